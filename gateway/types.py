@@ -1,0 +1,133 @@
+"""Canonical request types shared by the renderer and every provider.
+
+A ``ChatRequest`` is what the renderer produces and what each provider's
+``to_<wire>()`` translates. It follows the OpenAI chat shape of the template
+body (DESIGN.md section 3) with the Jinja already rendered. Key order inside
+``Tool.parameters`` and ``Part.data`` is the authored order and must be kept
+as is all the way to the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+TTLS = ("5m", "1h")
+
+
+@dataclass(frozen=True, slots=True)
+class CacheControl:
+    """A checkpoint marker; ``ttl`` is ``None`` when the author left the provider default."""
+
+    ttl: str | None = None
+
+    def to_dict(self) -> dict[str, str]:
+        """The marker as Anthropic and the body format spell it."""
+        marker = {"type": "ephemeral"}
+        if self.ttl is not None:
+            marker["ttl"] = self.ttl
+        return marker
+
+    @property
+    def effective_ttl(self) -> str:
+        """The TTL the provider applies: the default is five minutes."""
+        return self.ttl or "5m"
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One content part: ``text`` for text parts, ``data`` (authored, minus marker) otherwise."""
+
+    type: str
+    text: str | None = None
+    data: Mapping[str, Any] | None = None
+    cache_control: CacheControl | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """An assistant tool call; ``arguments`` is the JSON text as authored."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A chat message; ``cache_control`` is only set when ``content`` is not a list of parts.
+
+    A message-level marker covers the whole message: its text, or for an assistant
+    message without text, its tool calls.
+    """
+
+    role: str
+    content: str | tuple[Part, ...] | None
+    cache_control: CacheControl | None = None
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """A function tool, flattened from the OpenAI ``{"type": "function", "function": …}`` shape."""
+
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+    cache_control: CacheControl | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One cacheable unit in provider prefix order, with its path in the body."""
+
+    path: str
+    section: str  # "tools" | "system" | "messages"
+    cache_control: CacheControl | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRequest:
+    """A rendered request: model is ``provider/model-id``; params are provider-neutral."""
+
+    model: str
+    messages: tuple[Message, ...]
+    tools: tuple[Tool, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    cache_key: str | None = None  # fingerprint of the last checkpoint, when there is one
+
+    @property
+    def provider(self) -> str:
+        """The ``provider/`` prefix of ``model``."""
+        return self.model.split("/", 1)[0]
+
+    @property
+    def model_id(self) -> str:
+        """``model`` without its provider prefix."""
+        return self.model.split("/", 1)[1]
+
+    @property
+    def system(self) -> tuple[Message, ...]:
+        """The leading system messages (the body format requires them first)."""
+        return tuple(m for m in self.messages if m.role == "system")
+
+    @property
+    def conversation(self) -> tuple[Message, ...]:
+        """Every message that is not a system message, in order."""
+        return tuple(m for m in self.messages if m.role != "system")
+
+
+def iter_blocks(request: ChatRequest) -> Iterator[Block]:
+    """Yield every block in provider prefix order: tools, then system, then messages."""
+    for index, tool in enumerate(request.tools):
+        yield Block(f"tools[{index}]", "tools", tool.cache_control)
+    for index, message in enumerate(request.messages):
+        section = "system" if message.role == "system" else "messages"
+        if isinstance(message.content, tuple):
+            for part_index, part in enumerate(message.content):
+                yield Block(f"messages[{index}].content[{part_index}]", section, part.cache_control)
+        else:
+            yield Block(f"messages[{index}].content", section, message.cache_control)
