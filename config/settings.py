@@ -1,0 +1,147 @@
+"""Cachet settings, read from the environment (see README.md for the list)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from .env import env_bool, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set (or DEBUG=true for local use)")
+    SECRET_KEY = "insecure-local-development-key"  # noqa: S105 - only ever used with DEBUG
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "templates_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+ASGI_APPLICATION = "config.asgi.application"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'cachet.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE takes the write lock when a transaction starts, so concurrent writers
+    # queue on the lock instead of failing when they upgrade from a read.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    )
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# Largest request body accepted (bytes); a larger one is a 413.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CACHET_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "templates_app.auth.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["templates_app.auth.IsApiClient"],
+    "DEFAULT_PARSER_CLASSES": ["templates_app.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "templates_app.api_errors.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Cachet API",
+    "DESCRIPTION": "Versioned prompt templates with byte-stable cached prefixes.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+CACHET = {
+    "RENDER_TIMEOUT": env_float("CACHET_RENDER_TIMEOUT", 1.0, minimum=0.05),
+    "RENDER_MAX_OUTPUT_CHARS": env_int("CACHET_RENDER_MAX_OUTPUT_CHARS", 8_000_000, minimum=1000),
+    "MAX_JSON_DEPTH": env_int("CACHET_MAX_JSON_DEPTH", 64, minimum=8),
+    "SERVE_STATIC": env_bool("CACHET_SERVE_STATIC", True),
+}
+
+# Provider settings (DESIGN.md section 5). Secrets have no defaults: a provider
+# without credentials is unavailable; the simulator always works.
+GATEWAY = {
+    "ANTHROPIC_API_KEY": env_str("ANTHROPIC_API_KEY"),
+    "ANTHROPIC_BASE_URL": env_str("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+    "OPENAI_API_KEY": env_str("OPENAI_API_KEY"),
+    "OPENAI_BASE_URL": env_str("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "AWS_REGION": env_str("AWS_REGION"),
+    "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": env_str("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"),
+    "CONNECT_TIMEOUT": env_float("CACHET_PROVIDER_CONNECT_TIMEOUT", 10.0, minimum=0.1),
+    "TIMEOUT": env_float("CACHET_PROVIDER_TIMEOUT", 600.0, minimum=0.1),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+}

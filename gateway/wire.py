@@ -1,0 +1,60 @@
+"""Helpers shared by the provider translations: the one wire JSON serialization,
+data URLs and tool-call arguments."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from gateway.types import Part, ToolCall
+
+DEFAULT_MAX_TOKENS = 1024
+
+_DATA_URL = re.compile(r"data:(?P<media_type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
+
+
+def dumps(payload: Any) -> bytes:
+    """Serialize ``payload`` as sent on the wire: compact UTF-8, insertion key order kept."""
+    # Keys are never sorted: tool schemas keep their authored order so the prefix bytes
+    # the provider hashes are the bytes the author wrote.
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every mapping turned into a dict and every tuple into a list, order kept."""
+    if isinstance(value, Mapping):
+        return {key: plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+def image_url(part: Part) -> str:
+    """The URL of an ``image_url`` part (its ``data`` is the authored ``{"url": …}``)."""
+    url = (part.data or {}).get("url")
+    if not isinstance(url, str) or not url:
+        raise ValueError(f"image_url part has no url: {part.data!r}")
+    return url
+
+
+def parse_data_url(url: str) -> tuple[str, str] | None:
+    """``(media_type, base64 data)`` for a base64 ``data:`` URL, None for any other URL."""
+    if not url.startswith("data:"):
+        return None
+    match = _DATA_URL.fullmatch(url)
+    if match is None:
+        raise ValueError(f"data URL must be 'data:<media type>;base64,<data>': {url[:40]!r}")
+    return match["media_type"], match["data"]
+
+
+def tool_input(call: ToolCall) -> dict[str, Any]:
+    """The arguments of ``call`` decoded to an object, authored key order kept."""
+    try:
+        value = json.loads(call.arguments)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"tool call {call.id!r} ({call.name}) has invalid JSON arguments") from exc
+    if not isinstance(value, dict):
+        raise ValueError(f"tool call {call.id!r} ({call.name}) arguments must be a JSON object")
+    return value

@@ -1,0 +1,117 @@
+"""Admin pages: templates with their versions and labels, label history, API keys.
+
+Versions are read-only here: nothing in the admin edits or deletes a stored version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from .models import ApiKey, Label, LabelMove, Template, Version
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class VersionInline(ReadOnlyInline):
+    model = Version
+    fields = ["number", "author", "message", "content_hash", "created_at"]
+    readonly_fields = fields
+    ordering = ["-number"]
+
+
+class LabelInline(ReadOnlyInline):
+    model = Label
+    fields = ["name", "version", "updated_by", "updated_at"]
+    readonly_fields = fields
+
+
+@admin.register(Template)
+class TemplateAdmin(admin.ModelAdmin):
+    list_display = ["slug", "name", "version_count", "updated_at"]
+    search_fields = ["slug", "name", "description"]
+    readonly_fields = ["version_count", "created_at", "updated_at"]
+    inlines = [LabelInline, VersionInline]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # its versions are kept forever
+
+
+@admin.register(Version)
+class VersionAdmin(admin.ModelAdmin):
+    list_display = ["template", "number", "author", "message", "created_at"]
+    list_filter = ["template"]
+    readonly_fields = [
+        "template",
+        "number",
+        "body",
+        "content_hash",
+        "message",
+        "author",
+        "lint",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(LabelMove)
+class LabelMoveAdmin(admin.ModelAdmin):
+    list_display = ["label", "from_version", "to_version", "moved_by", "moved_at"]
+    list_filter = ["label__template", "label__name"]
+    readonly_fields = ["label", "from_version", "to_version", "moved_by", "moved_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", *readonly_fields]
+    actions = ["revoke"]
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        key, raw = ApiKey.generate(name=obj.name, created_by=request.user)
+        obj.pk, obj.prefix, obj.key_hash = key.pk, key.prefix, key.key_hash
+        messages.warning(
+            request,
+            f"API key for '{key.name}': {raw} — copy it now, it is not "
+            "stored and will not be shown again.",
+        )
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        self.message_user(request, f"Revoked {count} key(s).")

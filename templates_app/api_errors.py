@@ -1,0 +1,77 @@
+"""The one exception handler of the API: every error is ``{"error": {type, message, details}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.response import Response
+
+from gateway.errors import GatewayError
+
+from .errors import CachetError
+from .models import ImmutableVersionError
+
+logger = logging.getLogger(__name__)
+
+DRF_TYPES = {
+    exceptions.ParseError: "parse_error",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "authentication_required",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def error_response(
+    status: int,
+    type_: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Build the JSON error response."""
+    body = {"error": {"type": type_, "message": message, "details": details}}
+    return Response(body, status=status, headers=headers)
+
+
+def _first_message(detail: Any, path: str = "") -> str:
+    if isinstance(detail, dict):
+        key, value = next(iter(detail.items()))
+        return _first_message(value, f"{path}.{key}" if path else str(key))
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0], path)
+    return f"{path}: {detail}" if path and path != "non_field_errors" else str(detail)
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """Map domain, gateway, DRF and Django errors to JSON; unexpected ones to a logged 500."""
+    if isinstance(exc, CachetError):
+        return error_response(exc.status_code, exc.type, exc.message, exc.details)
+    if isinstance(exc, GatewayError):
+        return error_response(exc.status_code, exc.type, str(exc))
+    if isinstance(exc, ImmutableVersionError):
+        return error_response(409, "immutable", str(exc))
+    if isinstance(exc, Http404):
+        return error_response(404, "not_found", str(exc) or "not found")
+    if isinstance(exc, RequestDataTooBig):
+        return error_response(413, "request_too_large", str(exc))
+    if isinstance(exc, exceptions.ValidationError):
+        return error_response(400, "invalid_request", _first_message(exc.detail), exc.detail)
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        kind = next((t for cls, t in DRF_TYPES.items() if isinstance(exc, cls)), exc.default_code)
+        return error_response(exc.status_code, kind, str(exc.detail), headers=headers or None)
+    logger.exception("unhandled error in %s", context.get("view"))
+    return error_response(500, "internal_error", "internal error; it has been logged")

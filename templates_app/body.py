@@ -1,0 +1,536 @@
+"""The template body format (DESIGN.md section 3): validation and structure. Pure.
+
+``parse_body`` checks a body as authored and returns a ``Body`` that knows its
+Jinja text fields, its blocks in provider prefix order and its checkpoints.
+Every problem is reported with its path (``messages[1].content[0].text``), all
+at once. ``to_request`` turns a body whose text fields have been rendered into
+the canonical ``ChatRequest``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.types import CacheControl, ChatRequest, Message, Part, Tool, ToolCall
+
+from .canonical import normalize_newlines
+from .errors import BodyError
+
+BODY_KEYS = ("model", "params", "variables", "tools", "messages")
+ROLES = ("system", "user", "assistant", "tool")
+PART_TYPES = ("text", "image_url")
+VARIABLE_TYPES = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+VARIABLE_KEYS = ("type", "required", "default", "enum", "max_length", "description", "per_request")
+TOOL_CHOICES = ("auto", "none", "required")
+MODEL_RE = re.compile(r"^[a-z][a-z0-9_-]*/[^\s/][^\s]*$")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Names Jinja or the template environment already gives a meaning to.
+RESERVED_NAMES = frozenset(
+    {
+        *("loop", "self", "caller", "varargs", "kwargs"),
+        *("true", "false", "none", "True", "False", "None"),
+        *("range", "dict", "lipsum", "cycler", "joiner", "namespace", "now", "uuid"),
+    }
+)
+MISSING: Any = object()
+
+
+@dataclass(frozen=True, slots=True)
+class VariableSpec:
+    """A declared variable; ``default`` is ``MISSING`` when none was given."""
+
+    name: str
+    type: str
+    required: bool
+    default: Any = MISSING
+    enum: tuple[Any, ...] | None = None
+    max_length: int | None = None
+    per_request: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TextField:
+    """A string in the body that is a Jinja template, and the block it belongs to."""
+
+    path: str
+    block: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A ``cache_control`` marker, numbered from 1 in prefix order."""
+
+    ordinal: int
+    path: str
+    section: str
+    ttl: str | None
+    block_index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """A validated body: the authored data (newlines normalised) and its structure."""
+
+    data: dict[str, Any]
+    variables: dict[str, VariableSpec]
+    fields: tuple[TextField, ...]
+    blocks: tuple[tuple[str, str], ...]  # (path, section) in prefix order
+    checkpoints: tuple[Checkpoint, ...]
+
+    @property
+    def model(self) -> str:
+        return self.data["model"]
+
+    @property
+    def prefix_end(self) -> int:
+        """Index of the last block covered by a checkpoint, or -1 when there is none."""
+        return self.checkpoints[-1].block_index if self.checkpoints else -1
+
+    def block_index(self, block_path: str) -> int:
+        return next(i for i, (path, _) in enumerate(self.blocks) if path == block_path)
+
+
+class _Checker:
+    """Collects every problem of one body, each with its path."""
+
+    def __init__(self) -> None:
+        self.issues: list[dict[str, str]] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.issues.append({"path": path, "message": message})
+
+    def expect(self, value: Any, kinds: type | tuple[type, ...], path: str, what: str) -> bool:
+        ok = isinstance(value, kinds) and not (
+            isinstance(value, bool) and bool not in _tuple(kinds)
+        )
+        if not ok:
+            self.fail(path, f"must be {what}, got {_json_type(value)}")
+        return ok
+
+
+def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kinds if isinstance(kinds, tuple) else (kinds,)
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
+    names.update({dict: "object", type(None): "null"})
+    return names.get(type(value), type(value).__name__)
+
+
+def _find_nul(value: Any, path: str, check: _Checker) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        check.fail(path, "contains a NUL character (\\u0000), which cannot be stored")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _find_nul(item, f"{path}[{index}]", check)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _find_nul(key, path, check)
+            _find_nul(item, f"{path}.{key}" if path else str(key), check)
+
+
+def parse_body(raw: Any) -> Body:
+    """Validate an authored body and return its structure; ``BodyError`` lists every problem."""
+    check = _Checker()
+    if not isinstance(raw, dict):
+        raise BodyError([{"path": "body", "message": f"must be an object, got {_json_type(raw)}"}])
+    data = normalize_newlines(raw)
+    _find_nul(data, "", check)
+    for key in data:
+        if key not in BODY_KEYS:
+            check.fail(str(key), f"unknown key (allowed: {', '.join(BODY_KEYS)})")
+    model = data.get("model")
+    if check.expect(model, str, "model", "a string 'provider/model-id'") and not MODEL_RE.match(
+        model
+    ):
+        check.fail("model", f"'{data['model']}' is not of the form 'provider/model-id'")
+    _check_params(data.get("params", {}), check)
+    variables = _parse_variables(data.get("variables", {}), check)
+    fields: list[TextField] = []
+    blocks: list[tuple[str, str]] = []
+    markers: list[tuple[str, str, Any]] = []
+    _parse_tools(data.get("tools", []), check, fields, blocks, markers)
+    _parse_messages(data.get("messages"), check, fields, blocks, markers)
+    if check.issues:
+        raise BodyError(check.issues)
+    paths = [path for path, _ in blocks]
+    checkpoints = tuple(
+        Checkpoint(n, path, section, marker.ttl, paths.index(path))
+        for n, (path, section, marker) in enumerate(markers, start=1)
+    )
+    return Body(data, variables, tuple(fields), tuple(blocks), checkpoints)
+
+
+def _check_params(params: Any, check: _Checker) -> None:
+    if not check.expect(params, dict, "params", "an object"):
+        return
+    numbers = {"temperature": (0, 2), "top_p": (0, 1)}
+    for key, value in params.items():
+        path = f"params.{key}"
+        if key in ("max_tokens", "top_k", "seed"):
+            if check.expect(value, int, path, "an integer") and value < (0 if key == "seed" else 1):
+                check.fail(path, "must be at least 1" if key != "seed" else "must be ≥ 0")
+        elif key in numbers:
+            low, high = numbers[key]
+            if check.expect(value, (int, float), path, "a number") and not low <= value <= high:
+                check.fail(path, f"must be between {low} and {high}")
+        elif key == "stop":
+            _check_stop(value, path, check)
+        elif key == "tool_choice":
+            _check_tool_choice(value, path, check)
+        else:
+            allowed = "max_tokens, temperature, top_p, top_k, stop, seed, tool_choice"
+            check.fail(path, f"unknown parameter (allowed: {allowed})")
+
+
+def _check_stop(value: Any, path: str, check: _Checker) -> None:
+    if isinstance(value, str):
+        return
+    if not check.expect(value, list, path, "a string or a list of strings"):
+        return
+    for index, item in enumerate(value):
+        check.expect(item, str, f"{path}[{index}]", "a string")
+
+
+def _check_tool_choice(value: Any, path: str, check: _Checker) -> None:
+    if value in TOOL_CHOICES:
+        return
+    name = value.get("function", {}).get("name") if isinstance(value, dict) else None
+    if not (isinstance(value, dict) and value.get("type") == "function" and isinstance(name, str)):
+        check.fail(
+            path,
+            'must be "auto", "none", "required" or {"type": "function", "function": {"name": …}}',
+        )
+
+
+def _parse_variables(raw: Any, check: _Checker) -> dict[str, VariableSpec]:
+    if not check.expect(raw, dict, "variables", "an object"):
+        return {}
+    specs = {}
+    for name, spec in raw.items():
+        path = f"variables.{name}"
+        if not NAME_RE.match(name):
+            check.fail(path, "a variable name is letters, digits and _, not starting with a digit")
+        elif name in RESERVED_NAMES:
+            check.fail(path, f"'{name}' is reserved by the template language")
+        elif check.expect(spec, dict, path, "an object"):
+            parsed = _parse_variable(name, spec, path, check)
+            if parsed is not None:
+                specs[name] = parsed
+    return specs
+
+
+def _parse_variable(
+    name: str, spec: dict[str, Any], path: str, check: _Checker
+) -> VariableSpec | None:
+    for key in spec:
+        if key not in VARIABLE_KEYS:
+            check.fail(f"{path}.{key}", f"unknown key (allowed: {', '.join(VARIABLE_KEYS)})")
+    kind = spec.get("type", "string")
+    if kind not in VARIABLE_TYPES:
+        check.fail(f"{path}.type", f"must be one of {', '.join(VARIABLE_TYPES)}")
+        return None
+    for flag in ("required", "per_request"):
+        if flag in spec:
+            check.expect(spec[flag], bool, f"{path}.{flag}", "a boolean")
+    max_length = spec.get("max_length")
+    if max_length is not None:
+        if kind not in ("string", "array"):
+            check.fail(f"{path}.max_length", "applies to string and array variables only")
+        elif check.expect(max_length, int, f"{path}.max_length", "an integer") and max_length < 1:
+            check.fail(f"{path}.max_length", "must be at least 1")
+    enum = spec.get("enum")
+    if enum is not None and check.expect(enum, list, f"{path}.enum", "a list") and not enum:
+        check.fail(f"{path}.enum", "must not be empty")
+    variable = VariableSpec(
+        name=name,
+        type=kind,
+        required=spec.get("required", "default" not in spec) is True,
+        default=spec.get("default", MISSING),
+        enum=tuple(enum) if isinstance(enum, list) else None,
+        max_length=max_length if isinstance(max_length, int) else None,
+        per_request=spec.get("per_request") is True,
+    )
+    for item_path, message in value_problems(variable, variable.default, check_enum=False):
+        check.fail(f"{path}.default{item_path}", message)
+    for index, item in enumerate(variable.enum or ()):
+        for _, message in value_problems(variable, item, check_enum=False):
+            check.fail(f"{path}.enum[{index}]", message)
+    if variable.default is not MISSING and variable.enum and variable.default not in variable.enum:
+        check.fail(f"{path}.default", "is not one of the enum values")
+    return variable
+
+
+def value_problems(
+    spec: VariableSpec, value: Any, *, check_enum: bool = True
+) -> list[tuple[str, str]]:
+    """Problems of ``value`` against ``spec`` as ``(sub-path, message)``; empty when it fits."""
+    if value is MISSING:
+        return []
+    kinds = VARIABLE_TYPES[spec.type]
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        return [
+            (
+                "",
+                f"must be {'an' if spec.type[0] in 'aeio' else 'a'} {spec.type}, "
+                f"got {_json_type(value)}",
+            )
+        ]
+    if spec.max_length is not None and len(value) > spec.max_length:
+        unit = "characters" if spec.type == "string" else "items"
+        return [("", f"is {len(value)} {unit} long, over max_length {spec.max_length}")]
+    if check_enum and spec.enum is not None and value not in spec.enum:
+        return [("", f"must be one of {json.dumps(list(spec.enum), ensure_ascii=False)}")]
+    return []
+
+
+def _parse_marker(raw: Any, path: str, check: _Checker) -> CacheControl | None:
+    if not check.expect(raw, dict, path, 'an object {"type": "ephemeral"}'):
+        return None
+    for key in raw:
+        if key not in ("type", "ttl"):
+            check.fail(f"{path}.{key}", "unknown key (allowed: type, ttl)")
+    if raw.get("type") != "ephemeral":
+        check.fail(f"{path}.type", 'must be "ephemeral"')
+    ttl = raw.get("ttl")
+    if ttl is not None and ttl not in ("5m", "1h"):
+        check.fail(f"{path}.ttl", 'must be "5m" or "1h"')
+        return None
+    return CacheControl(ttl)
+
+
+def _parse_tools(raw: Any, check: _Checker, fields: list, blocks: list, markers: list) -> None:
+    if not check.expect(raw, list, "tools", "a list"):
+        return
+    names: set[str] = set()
+    for index, tool in enumerate(raw):
+        path = f"tools[{index}]"
+        if not check.expect(tool, dict, path, "an object"):
+            continue
+        for key in tool:
+            if key not in ("type", "function", "cache_control"):
+                check.fail(f"{path}.{key}", "unknown key (allowed: type, function, cache_control)")
+        if tool.get("type") != "function":
+            check.fail(f"{path}.type", 'must be "function"')
+        function = tool.get("function")
+        if not check.expect(function, dict, f"{path}.function", "an object"):
+            continue
+        _check_function(function, f"{path}.function", names, check)
+        blocks.append((path, "tools"))
+        if isinstance(function.get("description"), str):
+            fields.append(TextField(f"{path}.function.description", path, function["description"]))
+        markers_here = [m for m in (tool.get("cache_control"), function.get("cache_control")) if m]
+        if len(markers_here) > 1:
+            check.fail(path, "cache_control is given twice (on the tool and on its function)")
+        elif "cache_control" in tool or "cache_control" in function:
+            where = "cache_control" if "cache_control" in tool else "function.cache_control"
+            marker = _parse_marker(
+                tool.get("cache_control", function.get("cache_control")), f"{path}.{where}", check
+            )
+            if marker is not None:
+                markers.append((path, "tools", marker))
+
+
+def _check_function(function: dict[str, Any], path: str, names: set[str], check: _Checker) -> None:
+    for key in function:
+        if key not in ("name", "description", "parameters", "strict", "cache_control"):
+            check.fail(
+                f"{path}.{key}",
+                "unknown key (allowed: name, description, parameters, strict, cache_control)",
+            )
+    name = function.get("name")
+    if check.expect(name, str, f"{path}.name", "a string"):
+        if not TOOL_NAME_RE.match(name):
+            check.fail(f"{path}.name", "must be 1-64 letters, digits, _ or -")
+        elif name in names:
+            check.fail(f"{path}.name", f"tool '{name}' is defined twice")
+        names.add(name)
+    if "description" in function:
+        check.expect(function["description"], str, f"{path}.description", "a string")
+    if "parameters" in function:
+        check.expect(function["parameters"], dict, f"{path}.parameters", "a JSON schema object")
+
+
+def _parse_messages(raw: Any, check: _Checker, fields: list, blocks: list, markers: list) -> None:
+    if not check.expect(raw, list, "messages", "a list of messages"):
+        return
+    if not raw:
+        check.fail("messages", "must hold at least one message")
+    seen_other = False
+    for index, message in enumerate(raw):
+        path = f"messages[{index}]"
+        if not check.expect(message, dict, path, "an object"):
+            continue
+        role = message.get("role")
+        if role not in ROLES:
+            check.fail(f"{path}.role", f"must be one of {', '.join(ROLES)}")
+            continue
+        if role == "system" and seen_other:
+            check.fail(f"{path}.role", "system messages must come before every other message")
+        seen_other = seen_other or role != "system"
+        _parse_message(message, path, check, fields, blocks, markers)
+
+
+def _parse_message(
+    message: dict, path: str, check: _Checker, fields: list, blocks: list, markers: list
+) -> None:
+    role = message["role"]
+    section = "system" if role == "system" else "messages"
+    allowed = {"role", "content", "cache_control", "name"}
+    allowed |= {"tool_calls"} if role == "assistant" else set()
+    allowed |= {"tool_call_id"} if role == "tool" else set()
+    for key in message:
+        if key not in allowed:
+            check.fail(
+                f"{path}.{key}",
+                f"unknown key for a {role} message (allowed: {', '.join(sorted(allowed))})",
+            )
+    if "name" in message:
+        check.expect(message["name"], str, f"{path}.name", "a string")
+    if role == "tool":
+        check.expect(message.get("tool_call_id"), str, f"{path}.tool_call_id", "a string")
+    if role == "assistant" and "tool_calls" in message:
+        _check_tool_calls(message["tool_calls"], f"{path}.tool_calls", check)
+    content = message.get("content")
+    if isinstance(content, list):
+        if "cache_control" in message:
+            check.fail(
+                f"{path}.cache_control",
+                "put the marker on a content part when content is a list of parts",
+            )
+        if not content:
+            check.fail(f"{path}.content", "must not be an empty list")
+        for part_index, part in enumerate(content):
+            _parse_part(
+                part, f"{path}.content[{part_index}]", section, check, fields, blocks, markers
+            )
+        return
+    if content is None and not (role == "assistant" and message.get("tool_calls")):
+        check.fail(f"{path}.content", "is required (a string or a list of parts)")
+        return
+    if content is not None and not check.expect(
+        content, str, f"{path}.content", "a string or a list of parts"
+    ):
+        return
+    blocks.append((f"{path}.content", section))
+    if isinstance(content, str):
+        fields.append(TextField(f"{path}.content", f"{path}.content", content))
+    if "cache_control" in message:
+        marker = _parse_marker(message["cache_control"], f"{path}.cache_control", check)
+        if marker is not None:
+            markers.append((f"{path}.content", section, marker))
+
+
+def _check_tool_calls(raw: Any, path: str, check: _Checker) -> None:
+    if not check.expect(raw, list, path, "a list"):
+        return
+    for index, call in enumerate(raw):
+        here = f"{path}[{index}]"
+        if not check.expect(call, dict, here, "an object"):
+            continue
+        check.expect(call.get("id"), str, f"{here}.id", "a string")
+        function = call.get("function")
+        if call.get("type", "function") != "function":
+            check.fail(f"{here}.type", 'must be "function"')
+        if not check.expect(function, dict, f"{here}.function", "an object"):
+            continue
+        check.expect(function.get("name"), str, f"{here}.function.name", "a string")
+        arguments = function.get("arguments")
+        if check.expect(arguments, str, f"{here}.function.arguments", "a JSON string"):
+            try:
+                json.loads(arguments)
+            except ValueError as exc:
+                check.fail(f"{here}.function.arguments", f"is not valid JSON: {exc}")
+
+
+def _parse_part(
+    part: Any, path: str, section: str, check: _Checker, fields: list, blocks: list, markers: list
+) -> None:
+    if not check.expect(part, dict, path, "an object"):
+        return
+    kind = part.get("type")
+    if kind not in PART_TYPES:
+        check.fail(
+            f"{path}.type",
+            f"unsupported part type {json.dumps(kind)} (supported: {', '.join(PART_TYPES)})",
+        )
+        return
+    if section == "system" and kind != "text":
+        check.fail(f"{path}.type", "system messages hold text parts only")
+    for key in part:
+        if key not in ("type", kind, "cache_control"):
+            check.fail(f"{path}.{key}", f"unknown key for a {kind} part")
+    blocks.append((path, section))
+    if kind == "text" and check.expect(part.get("text"), str, f"{path}.text", "a string"):
+        fields.append(TextField(f"{path}.text", path, part["text"]))
+    if kind == "image_url":
+        image = part.get("image_url")
+        if check.expect(image, dict, f"{path}.image_url", 'an object {"url": …}') and check.expect(
+            image.get("url"), str, f"{path}.image_url.url", "a string"
+        ):
+            fields.append(TextField(f"{path}.image_url.url", path, image["url"]))
+    if "cache_control" in part:
+        marker = _parse_marker(part["cache_control"], f"{path}.cache_control", check)
+        if marker is not None:
+            markers.append((path, section, marker))
+
+
+def _marker_of(raw: dict[str, Any]) -> CacheControl | None:
+    marker = raw.get("cache_control")
+    return CacheControl(marker.get("ttl")) if marker else None
+
+
+def _to_tool(tool: dict[str, Any]) -> Tool:
+    function = tool["function"]
+    return Tool(
+        name=function["name"],
+        description=function.get("description", ""),
+        parameters=function.get("parameters", {"type": "object", "properties": {}}),
+        cache_control=_marker_of(tool) or _marker_of(function),
+    )
+
+
+def _to_part(part: dict[str, Any]) -> Part:
+    if part["type"] == "text":
+        return Part("text", text=part["text"], cache_control=_marker_of(part))
+    return Part(part["type"], data=part[part["type"]], cache_control=_marker_of(part))
+
+
+def _to_message(message: dict[str, Any]) -> Message:
+    content = message.get("content")
+    calls = tuple(
+        ToolCall(call["id"], call["function"]["name"], call["function"]["arguments"])
+        for call in message.get("tool_calls", ())
+    )
+    return Message(
+        role=message["role"],
+        content=tuple(_to_part(p) for p in content) if isinstance(content, list) else content,
+        cache_control=_marker_of(message),
+        tool_calls=calls,
+        tool_call_id=message.get("tool_call_id"),
+        name=message.get("name"),
+    )
+
+
+def to_request(data: dict[str, Any], *, model: str, cache_key: str | None = None) -> ChatRequest:
+    """Build the canonical request from a validated body whose text fields are rendered."""
+    return ChatRequest(
+        model=model,
+        messages=tuple(_to_message(m) for m in data["messages"]),
+        tools=tuple(_to_tool(t) for t in data.get("tools", ())),
+        params=dict(data.get("params", {})),
+        cache_key=cache_key,
+    )

@@ -1,0 +1,121 @@
+"""Canonical JSON, newline normalising and prefix fingerprints. Pure: no Django.
+
+The canonical text of a body keeps the authored key order (tool schemas are sent
+in the order they were written) and uses one fixed separator and escaping
+policy, so the same body always gives the same bytes and the same
+``content_hash``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from gateway.types import ChatRequest, Message, Part, Tool
+
+
+def canonical_json(value: Any) -> str:
+    """Serialize ``value`` in authored key order, compact, non-ASCII kept as is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def content_hash(text: str) -> str:
+    """``sha256:`` of a canonical body text."""
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def normalize_newlines(value: Any) -> Any:
+    """Return ``value`` with every CRLF and lone CR in its strings (keys too) made LF."""
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+    if isinstance(value, list):
+        return [normalize_newlines(item) for item in value]
+    if isinstance(value, dict):
+        return {normalize_newlines(k): normalize_newlines(v) for k, v in value.items()}
+    return value
+
+
+def sort_keys_deep(value: Any) -> Any:
+    """Return ``value`` with every object's keys sorted, recursively.
+
+    Variable values are canonicalized this way before rendering: JSON objects are
+    unordered, so two equal values must render the same bytes whatever order the
+    caller wrote their keys in.
+    """
+    if isinstance(value, dict):
+        return {key: sort_keys_deep(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [sort_keys_deep(item) for item in value]
+    return value
+
+
+def _marker(target: dict[str, Any], cache_control: Any) -> dict[str, Any]:
+    if cache_control is not None:
+        target["cache_control"] = cache_control.to_dict()
+    return target
+
+
+def _tool_block(tool: Tool) -> dict[str, Any]:
+    spec = {"name": tool.name, "description": tool.description, "parameters": tool.parameters}
+    return _marker({"tool": spec}, tool.cache_control)
+
+
+def _message_header(index: int, message: Message) -> dict[str, Any]:
+    header: dict[str, Any] = {"message": index, "role": message.role}
+    if message.name is not None:
+        header["name"] = message.name
+    if message.tool_call_id is not None:
+        header["tool_call_id"] = message.tool_call_id
+    if message.tool_calls:
+        header["tool_calls"] = [[c.id, c.name, c.arguments] for c in message.tool_calls]
+    return header
+
+
+def _part_value(part: Part) -> dict[str, Any]:
+    value: dict[str, Any] = {"type": part.type}
+    if part.text is not None:
+        value["text"] = part.text
+    if part.data is not None:
+        value["data"] = part.data
+    return value
+
+
+def iter_block_texts(request: ChatRequest) -> Iterator[tuple[str, str]]:
+    """Yield ``(path, canonical text)`` of every block in prefix order tools → system → messages."""
+    for index, tool in enumerate(request.tools):
+        yield f"tools[{index}]", canonical_json(_tool_block(tool))
+    for index, message in enumerate(request.messages):
+        header = _message_header(index, message)
+        if not isinstance(message.content, tuple):
+            block = _marker({**header, "content": message.content}, message.cache_control)
+            yield f"messages[{index}].content", canonical_json(block)
+            continue
+        for part_index, part in enumerate(message.content):
+            # The message header rides on its first block, so a checkpoint anywhere in
+            # the message covers the role, name and tool calls too.
+            block = {**header} if part_index == 0 else {"message": index}
+            block["part"] = _part_value(part)
+            yield (
+                f"messages[{index}].content[{part_index}]",
+                canonical_json(_marker(block, part.cache_control)),
+            )
+
+
+def fingerprints(request: ChatRequest, checkpoint_paths: list[str]) -> dict[str, str]:
+    """Map each checkpoint path to ``sha256:`` of the canonical prefix it closes.
+
+    The hash covers the model and every block up to and including the checkpoint,
+    one canonical JSON text per line. Equal prefixes give equal fingerprints.
+    """
+    wanted = set(checkpoint_paths)
+    hasher = hashlib.sha256(canonical_json({"model": request.model}).encode("utf-8") + b"\n")
+    result: dict[str, str] = {}
+    for path, text in iter_block_texts(request):
+        if len(result) == len(wanted):
+            break
+        hasher.update(text.encode("utf-8") + b"\n")
+        if path in wanted:
+            result[path] = "sha256:" + hasher.copy().hexdigest()
+    return result

@@ -1,0 +1,137 @@
+"""Compare two bodies: a text diff per block, and which checkpoints' cached prefixes change. Pure.
+
+Blocks are compared in provider prefix order (tools → system → messages) by
+position, as the provider sees them: an edit invalidates the cache of the first
+checkpoint at or after it and of every later checkpoint.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from .body import Body, to_request
+from .canonical import iter_block_texts
+
+
+def _block_texts(body: Body) -> dict[str, str]:
+    """Canonical authored text of every block (templates not rendered)."""
+    return dict(iter_block_texts(to_request(body.data, model=body.model)))
+
+
+def _readable(body: Body, path: str) -> str:
+    """What a person should read for a block: its template text, or its JSON."""
+    fields = [f for f in body.fields if f.block == path]
+    if len(fields) == 1 and not path.startswith("tools["):
+        return fields[0].source
+    keys = path.replace("]", "").replace("[", ".").split(".")
+    value: Any = body.data
+    for key in keys:
+        value = value[int(key)] if key.isdigit() else value[key]
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def _unified(before: str, after: str, name: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{name}",
+        tofile=f"b/{name}",
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _section_diff(old: Any, new: Any, name: str) -> str | None:
+    if old == new:
+        return None
+    return _unified(
+        json.dumps(old, ensure_ascii=False, indent=2) + "\n",
+        json.dumps(new, ensure_ascii=False, indent=2) + "\n",
+        name,
+    )
+
+
+def _changed_defaults(old: Body, new: Body) -> set[str]:
+    return {
+        name
+        for name, spec in new.variables.items()
+        if name in old.variables and old.variables[name].default != spec.default
+    }
+
+
+def diff_bodies(old: Body, new: Body, *, new_prefix_variables: tuple[str, ...]) -> dict[str, Any]:
+    """Per-block text diff and the checkpoint impact of going from ``old`` to ``new``."""
+    old_texts, new_texts = _block_texts(old), _block_texts(new)
+    old_paths, new_paths = list(old_texts), list(new_texts)
+    blocks = []
+    for path in dict.fromkeys(old_paths + new_paths):
+        before = _readable(old, path) if path in old_texts else ""
+        after = _readable(new, path) if path in new_texts else ""
+        status = (
+            "added"
+            if path not in old_texts
+            else "removed"
+            if path not in new_texts
+            else "unchanged"
+            if old_texts[path] == new_texts[path]
+            else "changed"
+        )
+        blocks.append(
+            {
+                "path": path,
+                "status": status,
+                "diff": _unified(before, after, path) if status != "unchanged" else "",
+            }
+        )
+    first_change = next(
+        (
+            i
+            for i, path in enumerate(new_paths)
+            if i >= len(old_paths) or old_paths[i] != path or old_texts[path] != new_texts[path]
+        ),
+        None,
+    )
+    defaults = sorted(_changed_defaults(old, new) & set(new_prefix_variables))
+    checkpoints = []
+    for checkpoint in new.checkpoints:
+        reason = None
+        if old.model != new.model:
+            reason = f"model changed from {old.model} to {new.model}"
+        elif first_change is not None and first_change <= checkpoint.block_index:
+            reason = f"{new_paths[first_change]} changed"
+        elif defaults:
+            reason = f"default of prefix variable {', '.join(defaults)} changed"
+        checkpoints.append(
+            {
+                "ordinal": checkpoint.ordinal,
+                "path": checkpoint.path,
+                "prefix_changed": reason is not None,
+                "reason": reason,
+            }
+        )
+    return {
+        "model": None if old.model == new.model else {"from": old.model, "to": new.model},
+        "blocks": blocks,
+        "params": _section_diff(old.data.get("params", {}), new.data.get("params", {}), "params"),
+        "variables": _section_diff(
+            old.data.get("variables", {}), new.data.get("variables", {}), "variables"
+        ),
+        "checkpoints": checkpoints,
+        "summary": _summary(checkpoints),
+    }
+
+
+def _summary(checkpoints: list[dict[str, Any]]) -> str:
+    changed = [c["ordinal"] for c in checkpoints if c["prefix_changed"]]
+    if not checkpoints:
+        return "no checkpoints: nothing is cached either way"
+    if not changed:
+        return "every cached prefix is unchanged: existing cache entries keep hitting"
+    names = ", ".join(str(n) for n in changed)
+    return (
+        f"checkpoint{'s' if len(changed) > 1 else ''} {names} get new prefixes: "
+        "the first calls after the switch write the cache again"
+    )

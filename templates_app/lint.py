@@ -1,0 +1,223 @@
+"""Check a compiled body against a model profile (DESIGN.md section 4). Pure.
+
+Errors block a version: syntax errors, undeclared variables, unknown model, more
+checkpoints than the model allows, a checkpoint in a field the model cannot
+cache, a TTL it does not offer or out of order, and non-deterministic template
+code before the last checkpoint. Warnings are returned with it: a checkpoint
+estimated below the model's minimum (it silently will not cache), over its
+cache cap, a per-request variable in a cached prefix, unused declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from jinja2 import nodes
+
+from gateway.catalog import ModelProfile, get_profile
+from gateway.errors import GatewayError
+from gateway.tokens import ESTIMATE_METHOD
+
+from .errors import CachetError
+from .rendering import CompiledBody, estimate_static, render
+from .sandbox import NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
+
+UNORDERED_METHODS = ("items", "keys", "values")
+ORDERING_FILTERS = ("dictsort", "sort")
+
+
+def _issue(code: str, path: str, message: str, line: int | None = None) -> dict[str, Any]:
+    issue: dict[str, Any] = {"code": code, "path": path, "message": message}
+    if line is not None:
+        issue["line"] = line
+    return issue
+
+
+def lint(
+    compiled: CompiledBody,
+    *,
+    model: str | None = None,
+    sample_variables: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Lint ``compiled`` for ``model`` (default: the body's); returns the report as a dict."""
+    body = compiled.body
+    errors = [
+        _issue("syntax_error", e["path"], e["message"], e["line"]) for e in compiled.syntax_errors
+    ]
+    errors += list(_undeclared(compiled))
+    errors += list(_nondeterministic(compiled))
+    warnings = list(_unused(compiled))
+    if not body.checkpoints:
+        warnings.append(
+            _issue(
+                "no_checkpoint", "body", "no cache_control marker: nothing is marked for caching"
+            )
+        )
+    report: dict[str, Any] = {
+        "model": model or body.model,
+        "errors": errors,
+        "warnings": warnings,
+        "token_method": ESTIMATE_METHOD,
+        "estimated_with": None,
+        "checkpoints": [],
+        "prefix_variables": list(compiled.prefix_variables),
+        "suffix_variables": list(compiled.suffix_variables),
+    }
+    try:
+        profile = get_profile(model or body.model)
+    except GatewayError as exc:
+        errors.append(_issue("unknown_model", "model", str(exc)))
+    else:
+        errors += list(_checkpoint_rules(compiled, profile))
+        if not compiled.syntax_errors:
+            _estimate(compiled, profile, sample_variables or {}, report)
+    report["ok"] = not errors
+    return report
+
+
+def _estimate(
+    compiled: CompiledBody, profile: ModelProfile, samples: dict[str, Any], report: dict[str, Any]
+) -> None:
+    declared = {k: v for k, v in samples.items() if k in compiled.body.variables}
+    try:
+        result = render(compiled, declared, model=profile.model)
+        checkpoints, warnings = result.checkpoints, result.warnings
+        report["estimated_with"] = "sample variables"
+    except (CachetError, GatewayError) as exc:
+        checkpoints, warnings = estimate_static(compiled, profile)
+        report["estimated_with"] = f"static text only: sample variables do not render ({exc})"
+    report["warnings"] += [w for w in warnings if w["code"] != "not_cacheable"]
+    report["checkpoints"] = [
+        {
+            "ordinal": c.ordinal,
+            "path": c.path,
+            "section": c.section,
+            "ttl": c.ttl,
+            "tokens": c.tokens,
+            "min_tokens": c.min_tokens,
+            "status": c.status,
+        }
+        for c in checkpoints
+    ]
+
+
+def _checkpoint_rules(compiled: CompiledBody, profile: ModelProfile) -> Iterator[dict[str, Any]]:
+    checkpoints = compiled.body.checkpoints
+    if len(checkpoints) > profile.max_checkpoints:
+        extra = checkpoints[profile.max_checkpoints]
+        yield _issue(
+            "too_many_checkpoints",
+            extra.path,
+            f"{len(checkpoints)} checkpoints, but {profile.model} allows at most "
+            f"{profile.max_checkpoints}",
+        )
+    seen_5m = None
+    for checkpoint in checkpoints:
+        if checkpoint.section not in profile.cacheable_fields:
+            yield _issue(
+                "checkpoint_not_cacheable",
+                checkpoint.path,
+                f"{profile.model} cannot cache {checkpoint.section}; it caches "
+                f"{', '.join(sorted(profile.cacheable_fields))} only",
+            )
+        ttl = checkpoint.ttl or "5m"
+        if checkpoint.ttl is not None and checkpoint.ttl not in profile.ttls:
+            yield _issue(
+                "ttl_not_supported",
+                checkpoint.path,
+                f"{profile.model} does not offer a {checkpoint.ttl} cache TTL "
+                f"(it offers {', '.join(profile.ttls)})",
+            )
+        if ttl == "5m":
+            seen_5m = seen_5m or checkpoint
+        elif seen_5m is not None and profile.provider != "openai":
+            yield _issue(
+                "ttl_order",
+                checkpoint.path,
+                f"a 1h checkpoint after a 5m one ({seen_5m.path}): every 1h entry "
+                "must come before every 5m entry",
+            )
+
+
+def _first_line(ast: nodes.Template, name: str) -> int | None:
+    lines = [n.lineno for n in ast.find_all(nodes.Name) if n.name == name and n.ctx == "load"]
+    return min(lines) if lines else None
+
+
+def _undeclared(compiled: CompiledBody) -> Iterator[dict[str, Any]]:
+    declared = compiled.body.variables
+    for path, names in compiled.field_variables.items():
+        for name in sorted(names - set(declared)):
+            line = _first_line(compiled.asts[path], name)
+            yield _issue(
+                "undeclared_variable",
+                path,
+                f"line {line}: '{name}' is used but not declared under 'variables'",
+                line,
+            )
+
+
+def _unused(compiled: CompiledBody) -> Iterator[dict[str, Any]]:
+    used = set().union(*compiled.field_variables.values())
+    for name in compiled.body.variables:
+        if name not in used:
+            yield _issue(
+                "unused_variable",
+                f"variables.{name}",
+                f"'{name}' is declared but no text field uses it",
+            )
+
+
+def _nondeterministic(compiled: CompiledBody) -> Iterator[dict[str, Any]]:
+    body = compiled.body
+    objects = {name for name, spec in body.variables.items() if spec.type == "object"}
+    for text_field in body.fields:
+        ast = compiled.asts.get(text_field.path)
+        if ast is None or body.block_index(text_field.block) > body.prefix_end:
+            continue
+        for line, what in _unstable_constructs(ast, None, objects):
+            yield _issue(
+                "nondeterministic",
+                text_field.path,
+                f"line {line}: {what} inside a cached region (at or before the last "
+                "checkpoint): the cached prefix would change on every call",
+                line,
+            )
+
+
+def _unstable_constructs(
+    node: nodes.Node, parent: nodes.Node | None, objects: set[str]
+) -> Iterator[tuple[int, str]]:
+    if isinstance(node, nodes.Filter) and node.name in NONDETERMINISTIC_FILTERS:
+        yield node.lineno, f"the '{node.name}' filter ({NONDETERMINISTIC_FILTERS[node.name]})"
+    elif (
+        isinstance(node, nodes.Name)
+        and node.ctx == "load"
+        and node.name in NONDETERMINISTIC_GLOBALS
+    ):
+        yield node.lineno, f"'{node.name}' ({NONDETERMINISTIC_GLOBALS[node.name]})"
+    elif (
+        isinstance(node, nodes.For)
+        and isinstance(node.iter, nodes.Name)
+        and node.iter.name in objects
+    ):
+        yield (
+            node.lineno,
+            (
+                f"iteration over the object '{node.iter.name}' (object keys have "
+                "no order: iterate over it with |dictsort)"
+            ),
+        )
+    elif (
+        isinstance(node, nodes.Call)
+        and isinstance(node.node, nodes.Getattr)
+        and node.node.attr in UNORDERED_METHODS
+        and not (isinstance(parent, nodes.Filter) and parent.name in ORDERING_FILTERS)
+    ):
+        yield (
+            node.lineno,
+            (f"iteration over .{node.node.attr}() (object keys have no order: use |dictsort)"),
+        )
+    for child in node.iter_child_nodes():
+        yield from _unstable_constructs(child, node, objects)

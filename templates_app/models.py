@@ -1,0 +1,170 @@
+"""Templates, their immutable versions, labels with their history, and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils import timezone
+
+SLUG_VALIDATOR = RegexValidator(
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "lowercase letters, digits and single dashes, e.g. support-triage",
+)
+LABEL_VALIDATOR = RegexValidator(
+    r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", "lowercase letters, digits, - and _, e.g. production"
+)
+KEY_PREFIX = "cachet_"
+
+
+class ImmutableVersionError(Exception):
+    """Raised on any attempt to change or delete a stored version."""
+
+
+class Template(models.Model):
+    """A prompt template that apps reference by ``slug``."""
+
+    slug = models.SlugField(max_length=100, unique=True, validators=[SLUG_VALIDATOR])
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    sample_variables = models.JSONField(default=dict, blank=True)
+    # Highest version number allocated so far; incremented under a row lock.
+    version_count = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class VersionQuerySet(models.QuerySet["Version"]):
+    def update(self, **kwargs: Any) -> int:
+        raise ImmutableVersionError("stored versions are immutable; create a new version")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ImmutableVersionError("stored versions are never deleted")
+
+
+class Version(models.Model):
+    """An immutable snapshot of a template body. The database refuses updates too."""
+
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    body = models.TextField(help_text="canonical JSON text of the body, LF line endings")
+    content_hash = models.CharField(max_length=71)
+    message = models.TextField(blank=True, default="")
+    author = models.CharField(max_length=200, blank=True, default="")
+    lint = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = VersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "number"], name="version_number_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.slug} v{self.number}"
+
+    @property
+    def body_data(self) -> dict[str, Any]:
+        """The body as a dict, in its authored key order."""
+        return json.loads(self.body)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ImmutableVersionError("stored versions are immutable; create a new version")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise ImmutableVersionError("stored versions are never deleted")
+
+
+class Label(models.Model):
+    """A named pointer to a version of the same template (``production``, ``staging``)."""
+
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="labels")
+    name = models.CharField(max_length=64, validators=[LABEL_VALIDATOR])
+    version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="labels")
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["template", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "name"], name="label_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.slug}@{self.name} → v{self.version.number}"
+
+
+class LabelMove(models.Model):
+    """One move of a label, kept forever: who moved it, from which version to which, when."""
+
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="moves")
+    from_version = models.ForeignKey(
+        Version, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    to_version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="+")
+    moved_by = models.CharField(max_length=200, blank=True, default="")
+    moved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-moved_at", "-id"]
+
+    def __str__(self) -> str:
+        before = f"v{self.from_version.number}" if self.from_version else "(new)"
+        return f"{self.label.name}: {before} → v{self.to_version.number}"
+
+
+def hash_key(raw_key: str) -> str:
+    """sha256 of an API key: keys are 256-bit random, so a fast hash is enough."""
+    return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
+
+
+class ApiKey(models.Model):
+    """A bearer key for the REST API. Only its hash is stored; the key is shown once."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, help_text="first characters, to recognise a key")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    @classmethod
+    def generate(cls, *, name: str, created_by: Any = None) -> tuple[ApiKey, str]:
+        """Create a key; return it with the raw key, which is never stored or shown again."""
+        raw = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = cls.objects.create(
+            name=name,
+            prefix=raw[: len(KEY_PREFIX) + 6],
+            key_hash=hash_key(raw),
+            created_by=created_by,
+        )
+        return key, raw

@@ -1,0 +1,378 @@
+"""Render a template body into a canonical request. Pure: no ORM, no settings.
+
+``compile_body`` validates a body and compiles each of its Jinja text fields once;
+compiled bodies are cached per ``content_hash`` (versions are immutable, so the
+cache never needs invalidating). ``render`` checks the variables, renders every
+field inside the sandbox under a wall-clock and an output-size limit, and returns
+the request with one fingerprint and one token estimate per checkpoint.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from jinja2 import Template, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.sandbox import SecurityError
+
+from gateway.catalog import ModelProfile, get_profile
+from gateway.tokens import ESTIMATE_METHOD, block_tokens
+from gateway.types import ChatRequest
+
+from .body import MISSING, Body, VariableSpec, parse_body, to_request, value_problems
+from .canonical import canonical_json, content_hash, fingerprints, sort_keys_deep
+from .deadline import DeadlineExceeded, call_with_deadline
+from .errors import RenderError, RenderLimitError, VariableError
+from .sandbox import ENV, GLOBAL_NAMES
+
+JINJA_MARKS = ("{{", "{%", "{#")
+PATH_TOKEN_RE = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
+COMPILED_CACHE_SIZE = 256
+
+
+@dataclass
+class Limits:
+    """Bounds on one render: wall-clock seconds and characters of output in all fields."""
+
+    seconds: float = 1.0
+    max_output_chars: int = 8_000_000
+
+
+LIMITS = Limits()
+
+
+@dataclass(frozen=True)
+class CompiledBody:
+    """A validated body with its Jinja fields parsed and compiled."""
+
+    body: Body
+    content_hash: str
+    asts: dict[str, nodes.Template]
+    templates: dict[str, Template]
+    field_variables: dict[str, frozenset[str]]
+    syntax_errors: tuple[dict[str, Any], ...]
+    prefix_variables: tuple[str, ...]
+    suffix_variables: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    """One rendered checkpoint: where it is, what it closes, and whether it will cache."""
+
+    ordinal: int
+    path: str
+    section: str
+    ttl: str | None
+    fingerprint: str
+    tokens: int
+    min_tokens: int
+    status: str  # will_cache | below_minimum | over_cache_limit | not_cacheable
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What ``render`` returns: the request and what the caller should know about its caching."""
+
+    request: ChatRequest
+    profile: ModelProfile
+    checkpoints: tuple[CheckpointResult, ...]
+    prefix_variables: tuple[str, ...]
+    suffix_variables: tuple[str, ...]
+    warnings: tuple[dict[str, str], ...] = field(default=())
+    token_method: str = ESTIMATE_METHOD
+
+
+_cache: OrderedDict[str, CompiledBody] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def path_keys(path: str) -> tuple[str | int, ...]:
+    """``"messages[1].content[0].text"`` → ``("messages", 1, "content", 0, "text")``."""
+    return tuple(name or int(index) for name, index in PATH_TOKEN_RE.findall(path))
+
+
+def body_text(data: dict[str, Any]) -> str:
+    """The canonical text a body is stored as."""
+    return canonical_json(data)
+
+
+def compile_body(raw: Any) -> CompiledBody:
+    """Validate and compile a body; cached per content hash. Raises ``BodyError``."""
+    body = parse_body(raw)
+    digest = content_hash(body_text(body.data))
+    with _cache_lock:
+        if digest in _cache:
+            _cache.move_to_end(digest)
+            return _cache[digest]
+    compiled = _compile(body, digest)
+    with _cache_lock:
+        _cache[digest] = compiled
+        while len(_cache) > COMPILED_CACHE_SIZE:
+            _cache.popitem(last=False)
+    return compiled
+
+
+def _compile(body: Body, digest: str) -> CompiledBody:
+    asts: dict[str, nodes.Template] = {}
+    templates: dict[str, Template] = {}
+    used: dict[str, frozenset[str]] = {}
+    errors = []
+    for text_field in body.fields:
+        if not any(mark in text_field.source for mark in JINJA_MARKS):
+            used[text_field.path] = frozenset()
+            continue
+        try:
+            ast = ENV.parse(text_field.source)
+        except TemplateSyntaxError as exc:
+            errors.append(
+                {
+                    "path": text_field.path,
+                    "line": exc.lineno,
+                    "message": f"template syntax error on line {exc.lineno}: {exc.message}",
+                }
+            )
+            continue
+        asts[text_field.path] = ast
+        templates[text_field.path] = ENV.from_string(ast)
+        used[text_field.path] = frozenset(meta.find_undeclared_variables(ast)) - GLOBAL_NAMES
+    prefix = set()
+    for text_field in body.fields:
+        if body.block_index(text_field.block) <= body.prefix_end:
+            prefix |= used.get(text_field.path, frozenset())
+    everything = set(body.variables).union(*used.values())
+    return CompiledBody(
+        body=body,
+        content_hash=digest,
+        asts=asts,
+        templates=templates,
+        field_variables=used,
+        syntax_errors=tuple(errors),
+        prefix_variables=tuple(sorted(prefix)),
+        suffix_variables=tuple(sorted(everything - prefix)),
+    )
+
+
+def resolve_variables(specs: dict[str, VariableSpec], values: Any) -> dict[str, Any]:
+    """Check caller values against the declarations and apply defaults. Raises ``VariableError``."""
+    if not isinstance(values, dict):
+        raise VariableError([{"variable": "variables", "message": "must be an object"}])
+    issues = [
+        {
+            "variable": name,
+            "message": f"is not declared by this template (declared: {', '.join(specs) or 'none'})",
+        }
+        for name in values
+        if name not in specs
+    ]
+    resolved: dict[str, Any] = {}
+    for name, spec in specs.items():
+        value = values.get(name, spec.default)
+        if value is MISSING:
+            if spec.required:
+                issues.append({"variable": name, "message": "is required"})
+            continue
+        problems = value_problems(spec, value)
+        problems += [("", "contains a NUL character")] if "\x00" in canonical_json(value) else []
+        issues += [{"variable": name + sub, "message": message} for sub, message in problems]
+        resolved[name] = sort_keys_deep(value)
+    if issues:
+        raise VariableError(issues)
+    return resolved
+
+
+class _OutputTooLarge(Exception):
+    pass
+
+
+def _render_field(template: Template, context: dict[str, Any], budget: list[int]) -> str:
+    chunks = []
+    for chunk in template.generate(context):
+        budget[0] -= len(chunk)
+        if budget[0] < 0:
+            raise _OutputTooLarge
+        chunks.append(chunk)
+    return "".join(chunks)
+
+
+def _render_fields(compiled: CompiledBody, context: dict[str, Any], version: int | None) -> dict:
+    budget = [LIMITS.max_output_chars]
+    rendered: dict[str, str] = {}
+    for path, template in compiled.templates.items():
+        try:
+            rendered[path] = _render_field(template, context, budget)
+        except _OutputTooLarge:
+            raise RenderLimitError(
+                f"output is over the limit of {LIMITS.max_output_chars:,} characters",
+                path=path,
+                version=version,
+            ) from None
+        except UndefinedError as exc:
+            raise RenderError(
+                f"{exc.message} (declare it under 'variables' or pass it)",
+                path=path,
+                version=version,
+            ) from None
+        except SecurityError as exc:
+            raise RenderError(
+                f"not allowed in a template: {exc}", path=path, version=version
+            ) from None
+        except (
+            TemplateError,
+            ArithmeticError,
+            LookupError,
+            TypeError,
+            ValueError,
+            RecursionError,
+            AttributeError,
+        ) as exc:
+            raise RenderError(f"{type(exc).__name__}: {exc}", path=path, version=version) from None
+        except MemoryError:
+            raise RenderLimitError("ran out of memory", path=path, version=version) from None
+    return rendered
+
+
+def _thaw(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _thaw(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_thaw(item) for item in value]
+    return value
+
+
+def _assign(data: dict[str, Any], path: str, value: str) -> None:
+    *parents, last = path_keys(path)
+    target: Any = data
+    for key in parents:
+        target = target[key]
+    target[last] = value
+
+
+def render(
+    compiled: CompiledBody,
+    variables: Any,
+    *,
+    model: str | None = None,
+    version: int | None = None,
+) -> RenderResult:
+    """Render ``compiled`` with ``variables`` for ``model`` (default: the body's model).
+
+    Raises ``VariableError``, ``RenderError``, ``RenderLimitError``, or the
+    catalog's ``UnknownModelError`` / ``UnknownProviderError``.
+    """
+    if compiled.syntax_errors:
+        error = compiled.syntax_errors[0]
+        raise RenderError(error["message"], path=error["path"], version=version)
+    profile = get_profile(model or compiled.body.model)
+    context = resolve_variables(compiled.body.variables, variables)
+    try:
+        rendered = call_with_deadline(
+            LIMITS.seconds, lambda: _render_fields(compiled, context, version)
+        )
+    except DeadlineExceeded:
+        raise RenderLimitError(
+            f"rendering took longer than the limit of {LIMITS.seconds:g} s (a loop that does "
+            "not end, or too much work)",
+            path="body",
+            version=version,
+        ) from None
+    data = _thaw(compiled.body.data)
+    for path, text in rendered.items():
+        _assign(data, path, text)
+    request = to_request(data, model=profile.model)
+    checkpoints = _checkpoint_results(compiled.body, request, profile)
+    if checkpoints:
+        request = replace(request, cache_key=checkpoints[-1].fingerprint)
+    return RenderResult(
+        request=request,
+        profile=profile,
+        checkpoints=checkpoints,
+        prefix_variables=compiled.prefix_variables,
+        suffix_variables=compiled.suffix_variables,
+        warnings=tuple(_warnings(compiled, checkpoints, profile)),
+    )
+
+
+def _checkpoint_results(body: Body, request: ChatRequest, profile: ModelProfile) -> tuple:
+    prints = fingerprints(request, [c.path for c in body.checkpoints])
+    tokens = block_tokens(request)
+    results = []
+    for checkpoint in body.checkpoints:
+        prefix_tokens = sum(tokens[: checkpoint.block_index + 1])
+        if (
+            checkpoint.section not in profile.cacheable_fields
+            or checkpoint.ordinal > profile.max_checkpoints
+        ):
+            status = "not_cacheable"
+        elif prefix_tokens < profile.min_tokens:
+            status = "below_minimum"
+        elif profile.max_cacheable_tokens and prefix_tokens > profile.max_cacheable_tokens:
+            status = "over_cache_limit"
+        else:
+            status = "will_cache"
+        results.append(
+            CheckpointResult(
+                ordinal=checkpoint.ordinal,
+                path=checkpoint.path,
+                section=checkpoint.section,
+                ttl=checkpoint.ttl,
+                fingerprint=prints[checkpoint.path],
+                tokens=prefix_tokens,
+                min_tokens=profile.min_tokens,
+                status=status,
+            )
+        )
+    return tuple(results)
+
+
+def _warnings(compiled: CompiledBody, checkpoints: tuple, profile: ModelProfile) -> list[dict]:
+    warnings = []
+    for c in checkpoints:
+        prefix = f"checkpoint {c.ordinal} closes a prefix of about {c.tokens:,} tokens"
+        message = {
+            "below_minimum": f"{prefix}, below the {profile.min_tokens:,} that {profile.model} "
+            "needs: it will not be cached (the provider reports no error)",
+            "over_cache_limit": f"{prefix}, over the {profile.max_cacheable_tokens or 0:,} that "
+            f"{profile.model} can cache",
+            "not_cacheable": f"{profile.model} cannot cache checkpoint {c.ordinal} (in "
+            f"{c.section}); it will be ignored",
+        }.get(c.status)
+        if message:
+            warnings.append({"code": c.status, "path": c.path, "message": message})
+    for name in compiled.prefix_variables:
+        spec = compiled.body.variables.get(name)
+        if spec is not None and spec.per_request:
+            warnings.append(
+                {
+                    "code": "per_request_prefix_variable",
+                    "path": f"variables.{name}",
+                    "message": f"'{name}' is declared per_request but is used before the last "
+                    "checkpoint: every call will write a new cache entry",
+                }
+            )
+    return warnings
+
+
+def _static_text(ast: nodes.Template) -> str:
+    return "".join(node.data for node in ast.find_all(nodes.TemplateData))
+
+
+def estimate_static(compiled: CompiledBody, profile: ModelProfile) -> tuple[tuple, list[dict]]:
+    """Checkpoint estimates from the templates' literal text alone (variables count as empty)."""
+    data = _thaw(compiled.body.data)
+    for path, ast in compiled.asts.items():
+        _assign(data, path, _static_text(ast))
+    request = to_request(data, model=profile.model)
+    checkpoints = _checkpoint_results(compiled.body, request, profile)
+    return checkpoints, _warnings(compiled, checkpoints, profile)
+
+
+def compiled_for(digest: str, load: Any) -> CompiledBody:
+    """The compiled body for a stored ``content_hash``; ``load()`` gives the body on a miss."""
+    with _cache_lock:
+        if digest in _cache:
+            _cache.move_to_end(digest)
+            return _cache[digest]
+    return compile_body(load())

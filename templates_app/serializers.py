@@ -1,0 +1,199 @@
+"""Input and output shapes of the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from .models import LABEL_VALIDATOR, SLUG_VALIDATOR, Label, LabelMove, Template, Version
+
+
+def _no_nul(value: Any, path: str = "") -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise serializers.ValidationError(f"{path or 'value'} contains a NUL character")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _no_nul(key, path)
+            _no_nul(item, f"{path}.{key}" if path else key)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _no_nul(item, f"{path}[{index}]")
+
+
+class JSONObjectField(serializers.JSONField):
+    """A JSON object (not an array or scalar), free of NUL characters."""
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        value = super().to_internal_value(data)
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        _no_nul(value)
+        return value
+
+
+class TemplateInputSerializer(serializers.Serializer):
+    slug = serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR])
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=20_000
+    )
+    sample_variables = JSONObjectField(required=False, default=dict)
+
+
+class TemplateUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, required=False)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    sample_variables = JSONObjectField(required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = (
+            set(self.initial_data) - set(self.fields)
+            if isinstance(self.initial_data, dict)
+            else set()
+        )
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    key: "cannot be changed here (editable: name, description, sample_variables)"
+                    for key in sorted(unknown)
+                }
+            )
+        return attrs
+
+
+class TemplateOutputSerializer(serializers.ModelSerializer):
+    labels = serializers.SerializerMethodField()
+    latest_version = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Template
+        fields = [
+            "slug",
+            "name",
+            "description",
+            "sample_variables",
+            "labels",
+            "latest_version",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_labels(self, template: Template) -> dict[str, int]:
+        return {label.name: label.version.number for label in template.labels.all()}
+
+    def get_latest_version(self, template: Template) -> int | None:
+        return template.version_count or None
+
+
+class VersionInputSerializer(serializers.Serializer):
+    body = JSONObjectField()
+    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+
+
+class VersionOutputSerializer(serializers.ModelSerializer):
+    template = serializers.CharField(source="template.slug")
+    version = serializers.IntegerField(source="number")
+
+    class Meta:
+        model = Version
+        fields = ["template", "version", "content_hash", "message", "author", "created_at", "lint"]
+
+
+class VersionDetailSerializer(VersionOutputSerializer):
+    body = serializers.JSONField(source="body_data")
+
+    class Meta(VersionOutputSerializer.Meta):
+        fields = [*VersionOutputSerializer.Meta.fields, "body"]
+
+
+class LabelMoveInputSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1)
+
+
+class LabelMoveOutputSerializer(serializers.ModelSerializer):
+    label = serializers.CharField(source="label.name")
+    from_version = serializers.IntegerField(
+        source="from_version.number", allow_null=True, default=None
+    )
+    to_version = serializers.IntegerField(source="to_version.number")
+
+    class Meta:
+        model = LabelMove
+        fields = ["label", "from_version", "to_version", "moved_by", "moved_at"]
+
+
+class LabelOutputSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="version.number")
+    history = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Label
+        fields = ["name", "version", "updated_at", "updated_by", "history"]
+
+    def get_history(self, label: Label) -> list[dict[str, Any]]:
+        moves = label.moves.select_related("label", "from_version", "to_version")
+        return LabelMoveOutputSerializer(moves, many=True).data
+
+
+class RenderInputSerializer(serializers.Serializer):
+    variables = JSONObjectField(required=False, default=dict)
+    version = serializers.IntegerField(required=False, min_value=1)
+    label = serializers.CharField(required=False, max_length=64, validators=[LABEL_VALIDATOR])
+    model = serializers.CharField(required=False, max_length=300)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "version" in attrs and "label" in attrs:
+            raise serializers.ValidationError("give either 'version' or 'label', not both")
+        return attrs
+
+
+class LintInputSerializer(serializers.Serializer):
+    body = JSONObjectField(required=False)
+    version = serializers.IntegerField(required=False, min_value=1)
+    model = serializers.CharField(required=False, max_length=300)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("body" in attrs) == ("version" in attrs):
+            raise serializers.ValidationError("give exactly one of 'body' or 'version'")
+        return attrs
+
+
+class CheckpointOutputSerializer(serializers.Serializer):
+    ordinal = serializers.IntegerField()
+    path = serializers.CharField()
+    section = serializers.CharField()
+    ttl = serializers.CharField(allow_null=True)
+    fingerprint = serializers.CharField()
+    tokens = serializers.IntegerField(help_text="estimated tokens of the prefix this closes")
+    min_tokens = serializers.IntegerField()
+    status = serializers.ChoiceField(
+        ["will_cache", "below_minimum", "over_cache_limit", "not_cacheable"]
+    )
+
+
+class RenderOutputSerializer(serializers.Serializer):
+    template = serializers.CharField()
+    version = serializers.IntegerField()
+    label = serializers.CharField(allow_null=True)
+    content_hash = serializers.CharField()
+    model = serializers.CharField()
+    provider = serializers.CharField()
+    request = serializers.JSONField(help_text="the exact request body for the provider")
+    checkpoints = CheckpointOutputSerializer(many=True)
+    prefix_variables = serializers.ListField(child=serializers.CharField())
+    suffix_variables = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.DictField())
+    token_method = serializers.CharField()
+
+
+class DiffOutputSerializer(serializers.Serializer):
+    template = serializers.CharField()
+    from_version = serializers.IntegerField()
+    to_version = serializers.IntegerField()
+    model = serializers.DictField(allow_null=True)
+    blocks = serializers.ListField(child=serializers.DictField())
+    params = serializers.CharField(allow_null=True)
+    variables = serializers.CharField(allow_null=True)
+    checkpoints = serializers.ListField(child=serializers.DictField())
+    summary = serializers.CharField()

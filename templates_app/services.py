@@ -1,0 +1,137 @@
+"""Writes and flows: create templates and versions, move labels, render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from gateway.registry import translate
+
+from .errors import CachetError, ConflictError, LintError
+from .lint import lint
+from .models import LABEL_VALIDATOR, Label, LabelMove, Template, Version
+from .rendering import RenderResult, body_text, compile_body, render
+from .selectors import LATEST, version_compiled, version_get, version_resolve
+
+
+@transaction.atomic
+def template_create(
+    *, slug: str, name: str, description: str = "", sample_variables: dict[str, Any] | None = None
+) -> Template:
+    """Create a template; ``ConflictError`` when the slug is taken."""
+    if Template.objects.filter(slug=slug).exists():
+        raise ConflictError(f"a template with slug '{slug}' already exists")
+    try:
+        with transaction.atomic():
+            return Template.objects.create(
+                slug=slug,
+                name=name,
+                description=description,
+                sample_variables=sample_variables or {},
+            )
+    except IntegrityError:
+        raise ConflictError(f"a template with slug '{slug}' already exists") from None
+
+
+def template_update(*, template: Template, **fields: Any) -> Template:
+    """Edit a template's metadata (name, description, sample variables)."""
+    for key, value in fields.items():
+        setattr(template, key, value)
+    template.save(update_fields=[*fields, "updated_at"])
+    return template
+
+
+def version_lint(*, template: Template, body: Any, model: str | None = None) -> dict[str, Any]:
+    """Lint a body (not stored) with the template's sample variables. Raises ``BodyError``."""
+    compiled = compile_body(body)
+    return lint(compiled, model=model, sample_variables=template.sample_variables)
+
+
+@transaction.atomic
+def version_create(
+    *, template: Template, body: Any, message: str = "", author: str = ""
+) -> Version:
+    """Validate, lint and store a new version numbered after the last one.
+
+    Raises ``BodyError`` for a malformed body and ``LintError`` (with the report)
+    when lint finds errors. Numbers are allocated under a row lock, so concurrent
+    creations get consecutive numbers with no gaps or duplicates.
+    """
+    compiled = compile_body(body)
+    report = lint(compiled, sample_variables=template.sample_variables)
+    if not report["ok"]:
+        first = report["errors"][0]
+        raise LintError(f"{first['path']}: {first['message']}", details=report)
+    Template.objects.filter(pk=template.pk).update(version_count=F("version_count") + 1)
+    number = Template.objects.values_list("version_count", flat=True).get(pk=template.pk)
+    return Version.objects.create(
+        template=template,
+        number=number,
+        body=body_text(compiled.body.data),
+        content_hash=compiled.content_hash,
+        message=message,
+        author=author,
+        lint=report,
+    )
+
+
+@transaction.atomic
+def label_move(*, template: Template, label: str, version: int, moved_by: str = "") -> Label:
+    """Point ``label`` at version ``version`` and record the move; rollback is a move back."""
+    if label == LATEST:
+        raise CachetError("'latest' always means the newest version and cannot be moved")
+    try:
+        LABEL_VALIDATOR(label)
+    except Exception:
+        raise CachetError(
+            f"'{label}' is not a valid label name ({LABEL_VALIDATOR.message})"
+        ) from None
+    target = version_get(template=template, number=version)
+    current = Label.objects.select_for_update().filter(template=template, name=label).first()
+    if current is None:
+        current = Label.objects.create(
+            template=template, name=label, version=target, updated_by=moved_by
+        )
+        LabelMove.objects.create(
+            label=current, from_version=None, to_version=target, moved_by=moved_by
+        )
+        return current
+    if current.version_id == target.pk:
+        return current
+    LabelMove.objects.create(
+        label=current, from_version_id=current.version_id, to_version=target, moved_by=moved_by
+    )
+    current.version = target
+    current.updated_at = timezone.now()
+    current.updated_by = moved_by
+    current.save(update_fields=["version", "updated_at", "updated_by"])
+    return current
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A render of a stored version: what was rendered, and the provider wire request."""
+
+    version: Version
+    label: str | None
+    result: RenderResult
+    wire: dict[str, Any]
+
+
+def template_render(
+    *,
+    template: Template,
+    variables: dict[str, Any],
+    version: int | None = None,
+    label: str | None = None,
+    model: str | None = None,
+) -> Rendered:
+    """Resolve the version, render it and translate it for the model's provider. Sends nothing."""
+    resolved, label_name = version_resolve(template=template, version=version, label=label)
+    compiled = version_compiled(version=resolved)
+    result = render(compiled, variables, model=model, version=resolved.number)
+    return Rendered(resolved, label_name, result, translate(result.request))

@@ -1,0 +1,29 @@
+"""REST API routes under /api/v1/ (DESIGN.md section 6)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("templates", views.TemplateListCreateApi.as_view(), name="template-list"),
+    path("templates/<slug:slug>", views.TemplateDetailApi.as_view(), name="template-detail"),
+    path(
+        "templates/<slug:slug>/versions", views.VersionListCreateApi.as_view(), name="version-list"
+    ),
+    path(
+        "templates/<slug:slug>/versions/<int:number>",
+        views.VersionDetailApi.as_view(),
+        name="version-detail",
+    ),
+    path(
+        "templates/<slug:slug>/versions/<int:number>/diff/<int:other>",
+        views.VersionDiffApi.as_view(),
+        name="version-diff",
+    ),
+    path("templates/<slug:slug>/labels", views.LabelListApi.as_view(), name="label-list"),
+    path(
+        "templates/<slug:slug>/labels/<str:label>", views.LabelMoveApi.as_view(), name="label-move"
+    ),
+    path("templates/<slug:slug>/render", views.TemplateRenderApi.as_view(), name="render"),
+    path("templates/<slug:slug>/lint", views.TemplateLintApi.as_view(), name="lint"),
+]

@@ -1,0 +1,213 @@
+"""REST API views: input serializer, one service or selector, output serializer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from . import selectors, services
+from .auth import actor_name
+from .diffing import diff_bodies
+from .serializers import (
+    DiffOutputSerializer,
+    LabelMoveInputSerializer,
+    LabelOutputSerializer,
+    LintInputSerializer,
+    RenderInputSerializer,
+    RenderOutputSerializer,
+    TemplateInputSerializer,
+    TemplateOutputSerializer,
+    TemplateUpdateSerializer,
+    VersionDetailSerializer,
+    VersionInputSerializer,
+    VersionOutputSerializer,
+)
+
+ERROR = inline_serializer(
+    "Error",
+    {
+        "error": inline_serializer(
+            "ErrorBody",
+            {
+                "type": serializers.CharField(),
+                "message": serializers.CharField(),
+                "details": serializers.JSONField(allow_null=True),
+            },
+        )
+    },
+)
+ERRORS = {400: ERROR, 401: ERROR, 404: ERROR}
+LINT_REPORT = inline_serializer(
+    "LintReport",
+    {
+        "ok": serializers.BooleanField(),
+        "model": serializers.CharField(),
+        "errors": serializers.ListField(child=serializers.DictField()),
+        "warnings": serializers.ListField(child=serializers.DictField()),
+        "checkpoints": serializers.ListField(child=serializers.DictField()),
+        "token_method": serializers.CharField(),
+        "estimated_with": serializers.CharField(),
+        "prefix_variables": serializers.ListField(child=serializers.CharField()),
+        "suffix_variables": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
+    paginator = LimitOffsetPagination()
+    page = paginator.paginate_queryset(queryset, request, view=view)
+    return paginator.get_paginated_response(serializer(page, many=True).data)
+
+
+class TemplateListCreateApi(APIView):
+    @extend_schema(
+        responses={200: TemplateOutputSerializer(many=True)}, operation_id="templates_list"
+    )
+    def get(self, request: Request) -> Response:
+        queryset = selectors.template_list().prefetch_related("labels__version")
+        return _paginated(request, self, queryset, TemplateOutputSerializer)
+
+    @extend_schema(
+        request=TemplateInputSerializer,
+        responses={201: TemplateOutputSerializer, 409: ERROR, **ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        template = services.template_create(**_valid(TemplateInputSerializer, request.data))
+        return Response(TemplateOutputSerializer(template).data, status=201)
+
+
+class TemplateDetailApi(APIView):
+    @extend_schema(responses={200: TemplateOutputSerializer, **ERRORS})
+    def get(self, request: Request, slug: str) -> Response:
+        return Response(TemplateOutputSerializer(selectors.template_get(slug=slug)).data)
+
+    @extend_schema(
+        request=TemplateUpdateSerializer, responses={200: TemplateOutputSerializer, **ERRORS}
+    )
+    def patch(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        fields = _valid(TemplateUpdateSerializer, request.data)
+        return Response(
+            TemplateOutputSerializer(services.template_update(template=template, **fields)).data
+        )
+
+
+class VersionListCreateApi(APIView):
+    @extend_schema(
+        responses={200: VersionOutputSerializer(many=True), **ERRORS}, operation_id="versions_list"
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        queryset = selectors.version_list(template=template).select_related("template")
+        return _paginated(request, self, queryset, VersionOutputSerializer)
+
+    @extend_schema(
+        request=VersionInputSerializer, responses={201: VersionDetailSerializer, **ERRORS}
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        data = _valid(VersionInputSerializer, request.data)
+        version = services.version_create(
+            template=template,
+            body=data["body"],
+            message=data["message"],
+            author=actor_name(request),
+        )
+        return Response(VersionDetailSerializer(version).data, status=201)
+
+
+class VersionDetailApi(APIView):
+    @extend_schema(responses={200: VersionDetailSerializer, **ERRORS})
+    def get(self, request: Request, slug: str, number: int) -> Response:
+        template = selectors.template_get(slug=slug)
+        return Response(
+            VersionDetailSerializer(selectors.version_get(template=template, number=number)).data
+        )
+
+
+class VersionDiffApi(APIView):
+    @extend_schema(responses={200: DiffOutputSerializer, **ERRORS})
+    def get(self, request: Request, slug: str, number: int, other: int) -> Response:
+        template = selectors.template_get(slug=slug)
+        old = selectors.version_compiled(
+            version=selectors.version_get(template=template, number=number)
+        )
+        new = selectors.version_compiled(
+            version=selectors.version_get(template=template, number=other)
+        )
+        diff = diff_bodies(old.body, new.body, new_prefix_variables=new.prefix_variables)
+        return Response({"template": slug, "from_version": number, "to_version": other, **diff})
+
+
+class LabelListApi(APIView):
+    @extend_schema(responses={200: LabelOutputSerializer(many=True), **ERRORS})
+    def get(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        return Response(
+            LabelOutputSerializer(selectors.label_list(template=template), many=True).data
+        )
+
+
+class LabelMoveApi(APIView):
+    @extend_schema(
+        request=LabelMoveInputSerializer, responses={200: LabelOutputSerializer, **ERRORS}
+    )
+    def put(self, request: Request, slug: str, label: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        data = _valid(LabelMoveInputSerializer, request.data)
+        moved = services.label_move(
+            template=template, label=label, version=data["version"], moved_by=actor_name(request)
+        )
+        return Response(LabelOutputSerializer(moved).data)
+
+
+class TemplateRenderApi(APIView):
+    @extend_schema(request=RenderInputSerializer, responses={200: RenderOutputSerializer, **ERRORS})
+    def post(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        data = _valid(RenderInputSerializer, request.data)
+        rendered = services.template_render(template=template, **data)
+        result = rendered.result
+        return Response(
+            {
+                "template": slug,
+                "version": rendered.version.number,
+                "label": rendered.label,
+                "content_hash": rendered.version.content_hash,
+                "model": result.request.model,
+                "provider": result.request.provider,
+                "request": rendered.wire,
+                "checkpoints": [asdict(c) for c in result.checkpoints],
+                "prefix_variables": list(result.prefix_variables),
+                "suffix_variables": list(result.suffix_variables),
+                "warnings": list(result.warnings),
+                "token_method": result.token_method,
+            }
+        )
+
+
+class TemplateLintApi(APIView):
+    @extend_schema(request=LintInputSerializer, responses={200: LINT_REPORT, **ERRORS})
+    def post(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        data = _valid(LintInputSerializer, request.data)
+        if "version" in data:
+            body = selectors.version_get(template=template, number=data["version"]).body_data
+        else:
+            body = data["body"]
+        return Response(
+            services.version_lint(template=template, body=body, model=data.get("model"))
+        )
