@@ -261,7 +261,9 @@ def _parse_variable(
         required=spec.get("required", "default" not in spec) is True,
         default=spec.get("default", MISSING),
         enum=tuple(enum) if isinstance(enum, list) else None,
-        max_length=max_length if isinstance(max_length, int) else None,
+        max_length=max_length
+        if isinstance(max_length, int) and kind in ("string", "array")
+        else None,
         per_request=spec.get("per_request") is True,
     )
     for item_path, message in value_problems(variable, variable.default, check_enum=False):

@@ -119,3 +119,14 @@ def fingerprints(request: ChatRequest, checkpoint_paths: list[str]) -> dict[str,
         if path in wanted:
             result[path] = "sha256:" + hasher.copy().hexdigest()
     return result
+
+
+def contains_nul(value: Any) -> bool:
+    """True when a string anywhere in ``value`` (keys included) holds a NUL character."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
+    return False

@@ -23,7 +23,7 @@ from gateway.tokens import ESTIMATE_METHOD, block_tokens
 from gateway.types import ChatRequest
 
 from .body import MISSING, Body, VariableSpec, parse_body, to_request, value_problems
-from .canonical import canonical_json, content_hash, fingerprints, sort_keys_deep
+from .canonical import canonical_json, contains_nul, content_hash, fingerprints, sort_keys_deep
 from .deadline import DeadlineExceeded, call_with_deadline
 from .errors import RenderError, RenderLimitError, VariableError
 from .sandbox import ENV, GLOBAL_NAMES
@@ -175,7 +175,7 @@ def resolve_variables(specs: dict[str, VariableSpec], values: Any) -> dict[str, 
                 issues.append({"variable": name, "message": "is required"})
             continue
         problems = value_problems(spec, value)
-        problems += [("", "contains a NUL character")] if "\x00" in canonical_json(value) else []
+        problems += [("", "contains a NUL character")] if contains_nul(value) else []
         issues += [{"variable": name + sub, "message": message} for sub, message in problems]
         resolved[name] = sort_keys_deep(value)
     if issues:

@@ -91,7 +91,9 @@ def label_move(*, template: Template, label: str, version: int, moved_by: str = 
             f"'{label}' is not a valid label name ({LABEL_VALIDATOR.message})"
         ) from None
     target = version_get(template=template, number=version)
-    current = Label.objects.select_for_update().filter(template=template, name=label).first()
+    # Lock the template row: it serializes moves of a label that does not exist yet too.
+    Template.objects.select_for_update().filter(pk=template.pk).first()
+    current = Label.objects.filter(template=template, name=label).first()
     if current is None:
         current = Label.objects.create(
             template=template, name=label, version=target, updated_by=moved_by

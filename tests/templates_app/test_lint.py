@@ -1,0 +1,167 @@
+"""Lint: errors block a version and name their location; warnings ride along."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.tokens import ESTIMATE_METHOD
+from templates_app.lint import lint
+from templates_app.rendering import compile_body
+from tests.factories import DOCUMENT, make_body, make_tool
+
+SAMPLES = {"document": DOCUMENT, "question": "Is it up?"}
+
+
+def report_for(body: dict, **kwargs) -> dict:
+    return lint(compile_body(body), sample_variables=kwargs.pop("samples", SAMPLES), **kwargs)
+
+
+def codes(issues: list[dict]) -> list[str]:
+    return [issue["code"] for issue in issues]
+
+
+def with_system_text(text: str, **variables) -> dict:
+    body = make_body()
+    body["variables"].update(variables)
+    body["messages"][0]["content"][0]["text"] = text
+    return body
+
+
+def test_clean_body_is_ok_with_estimates_from_the_sample_variables():
+    report = report_for(make_body())
+    assert report["ok"] is True
+    assert report["errors"] == [] and report["warnings"] == []
+    assert report["estimated_with"] == "sample variables"
+    assert report["token_method"] == ESTIMATE_METHOD
+    [checkpoint] = report["checkpoints"]
+    assert checkpoint["status"] == "will_cache" and checkpoint["tokens"] > 1024
+    assert report["prefix_variables"] == ["document"]
+
+
+def test_more_checkpoints_than_the_model_allows_is_an_error_at_the_first_extra_one():
+    body = make_body()
+    body["messages"][0]["content"] = [
+        {"type": "text", "text": f"part {n}", "cache_control": {"type": "ephemeral"}}
+        for n in range(5)
+    ]
+    report = report_for(body, samples={"question": "q"})
+    assert report["ok"] is False
+    [error] = [e for e in report["errors"] if e["code"] == "too_many_checkpoints"]
+    assert error["path"] == "messages[0].content[4]"
+    assert "5 checkpoints" in error["message"] and "at most 4" in error["message"]
+
+
+def test_tool_checkpoint_for_a_model_that_cannot_cache_tools_is_an_error():
+    body = make_body(tools=[make_tool(cache_control={"type": "ephemeral"})])
+    body["messages"][0]["content"][1]["cache_control"] = {"type": "ephemeral"}
+    assert report_for(body)["ok"] is True
+    report = report_for(body, model="bedrock/amazon.nova-pro-v1:0")
+    [error] = [e for e in report["errors"] if e["code"] == "checkpoint_not_cacheable"]
+    assert error["path"] == "tools[0]"
+    assert "cannot cache tools" in error["message"]
+
+
+def test_ttl_the_model_does_not_offer_is_an_error():
+    report = report_for(make_body(), model="bedrock/amazon.nova-pro-v1:0")
+    assert codes(report["errors"]) == ["ttl_not_supported"]
+
+
+def test_one_hour_checkpoint_after_a_five_minute_one_is_an_error():
+    body = make_body(tools=[make_tool(cache_control={"type": "ephemeral", "ttl": "5m"})])
+    [error] = report_for(body)["errors"]
+    assert (error["code"], error["path"]) == ("ttl_order", "messages[0].content[1]")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("Today is {{ now() }}.", "'now' (the clock)"),
+        ("Request {{ uuid() }}.", "'uuid' (a random uuid)"),
+        ("Pick {{ ['a', 'b'] | random }}.", "'random' filter"),
+        ("{% for k, v in config.items() %}{{ k }}={{ v }}{% endfor %}", ".items()"),
+        ("{% for k in config %}{{ k }}{% endfor %}", "iteration over the object 'config'"),
+        ("{{ config.keys() | join(',') }}", ".keys()"),
+    ],
+)
+def test_nondeterministic_construct_in_a_cached_region_is_an_error_with_its_line(text, fragment):
+    body = with_system_text("Intro\n\n" + text, config={"type": "object", "default": {}})
+    report = report_for(body)
+    [error] = report["errors"]
+    assert (error["code"], error["path"], error["line"]) == (
+        "nondeterministic",
+        "messages[0].content[0].text",
+        3,
+    )
+    assert fragment in error["message"]
+
+
+def test_ordered_iteration_over_an_object_is_fine():
+    text = "{% for k, v in config | dictsort %}{{ k }}{% endfor %}{{ config.items() | sort }}"
+    assert report_for(with_system_text(text, config={"type": "object", "default": {}}))["ok"]
+
+
+def test_nondeterministic_constructs_after_the_last_checkpoint_are_fine():
+    body = make_body()
+    body["messages"][1]["content"] = "At {{ now().isoformat() }} ({{ uuid() }}): {{ question }}"
+    assert report_for(body)["ok"] is True
+
+
+def test_undeclared_variable_is_an_error_with_its_line():
+    [error] = report_for(with_system_text("Hello\n{{ customer }}"))["errors"]
+    assert error["code"] == "undeclared_variable"
+    assert (error["path"], error["line"]) == ("messages[0].content[0].text", 2)
+    assert "'customer'" in error["message"]
+
+
+def test_names_set_inside_the_template_are_not_undeclared():
+    text = "{% set x = 1 %}{% for item in [1, 2] %}{{ item }}{{ loop.index }}{% endfor %}{{ x }}"
+    assert report_for(with_system_text(text))["ok"] is True
+
+
+def test_syntax_error_is_an_error_with_its_line():
+    [error] = report_for(with_system_text("one\ntwo {% if %}\nthree"))["errors"]
+    assert error["code"] == "syntax_error"
+    assert error["path"] == "messages[0].content[0].text"
+    assert error["line"] == 2
+    assert "line 2" in error["message"]
+
+
+def test_unknown_model_is_an_error():
+    report = report_for(make_body(model="sim/no-such-model"))
+    assert codes(report["errors"]) == ["unknown_model"]
+
+
+def test_checkpoint_below_the_minimum_is_a_warning_not_an_error():
+    report = report_for(make_body(), samples={**SAMPLES, "document": "short"})
+    assert report["ok"] is True
+    assert codes(report["warnings"]) == ["below_minimum"]
+    assert report["warnings"][0]["path"] == "messages[0].content[1]"
+
+
+def test_without_complete_samples_lint_estimates_from_the_static_text():
+    report = report_for(make_body(), samples={})
+    assert report["estimated_with"].startswith("static text only")
+    assert "document" in report["estimated_with"]
+    assert codes(report["warnings"]) == ["below_minimum"]
+
+
+def test_over_the_cache_cap_is_a_warning():
+    body = make_body(model="sim/nova-pro")
+    body["messages"][0]["content"][1]["cache_control"] = {"type": "ephemeral"}
+    report = report_for(body, samples={**SAMPLES, "document": DOCUMENT * 15})
+    assert codes(report["warnings"]) == ["over_cache_limit"]
+
+
+def test_per_request_prefix_variable_and_unused_variable_are_warnings():
+    body = make_body()
+    body["variables"]["document"]["per_request"] = True
+    body["variables"]["spare"] = {"type": "string", "default": ""}
+    report = report_for(body)
+    assert report["ok"] is True
+    assert sorted(codes(report["warnings"])) == ["per_request_prefix_variable", "unused_variable"]
+
+
+def test_body_without_checkpoints_gets_a_warning():
+    body = make_body()
+    del body["messages"][0]["content"][1]["cache_control"]
+    assert codes(report_for(body)["warnings"]) == ["no_checkpoint"]
