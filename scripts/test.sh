@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole suite: lint, then pytest on SQLite, then again on PostgreSQL when it
+# answers (CACHET_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test).
+# Extra arguments go to pytest.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
+
+.venv/bin/ruff check . || exit 1
+
+run_pytest() {
+  local label=$1; shift
+  echo "== tests on $label"
+  .venv/bin/python -m pytest "$@"
+  local status=$?
+  if [ "$status" -eq 5 ]; then
+    echo "pytest collected no tests on $label: that is a failure" >&2
+    return 1
+  fi
+  return "$status"
+}
+
+DATABASE_URL= run_pytest SQLite -q "$@" || exit 1
+
+pg_url=${CACHET_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+if .venv/bin/python - "$pg_url" <<'PY' 2>/dev/null
+import sys
+import psycopg
+psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://", 1), connect_timeout=3).close()
+PY
+then
+  DATABASE_URL=$pg_url run_pytest PostgreSQL -q "$@" || exit 1
+else
+  echo "== PostgreSQL does not answer at $pg_url: skipped (SQLite run passed)"
+fi
