@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -47,13 +46,19 @@ def make_document(tokens: int) -> str:
 BODY = {
     "model": "anthropic/claude-sonnet-4-5",
     "params": {"max_tokens": 512, "temperature": 0},
-    "variables": {"document": {"type": "string"}, "question": {"type": "string"},
-                  "words": {"type": "integer", "default": 50}},
+    "variables": {
+        "document": {"type": "string"},
+        "question": {"type": "string"},
+        "words": {"type": "integer", "default": 50},
+    },
     "messages": [
-        {"role": "system", "content": [
-            {"type": "text", "text": INSTRUCTIONS},
-            {"type": "text", "text": "{{ document }}", "cache_control": {"type": "ephemeral"}},
-        ]},
+        {
+            "role": "system",
+            "content": [
+                {"type": "text", "text": INSTRUCTIONS},
+                {"type": "text", "text": "{{ document }}", "cache_control": {"type": "ephemeral"}},
+            ],
+        },
         {"role": "user", "content": "Answer in {{ words }} words: {{ question }}"},
     ],
 }
@@ -77,10 +82,16 @@ def bare_path(document: str) -> Callable[[int], bytes]:
     def run(i: int) -> bytes:
         values = {"document": document, "question": f"Question {i}?", "words": 50}
         payload = {
-            "model": "claude-sonnet-4-5", "max_tokens": 512,
-            "system": [{"type": "text", "text": INSTRUCTIONS},
-                       {"type": "text", "text": system.render(values),
-                        "cache_control": {"type": "ephemeral"}}],
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 512,
+            "system": [
+                {"type": "text", "text": INSTRUCTIONS},
+                {
+                    "type": "text",
+                    "text": system.render(values),
+                    "cache_control": {"type": "ephemeral"},
+                },
+            ],
             "messages": [{"role": "user", "content": user.render(values)}],
             "temperature": 0,
         }
@@ -115,16 +126,21 @@ def main() -> None:
     iterations = {"1k": 2000, "10k": 1000, "100k": 200}
     if args.quick:
         iterations = {name: max(20, n // 20) for name, n in iterations.items()}
-    print(f"{'prefix':>7} {'iters':>6} {'cachet p50':>11} {'p99':>8} {'bare p50':>9} {'p99':>8}"
-          f" {'ratio p50':>10} {'ratio p99':>10}   (milliseconds)")
+    print(
+        f"{'prefix':>7} {'iters':>6} {'cachet p50':>11} {'p99':>8} {'bare p50':>9} {'p99':>8}"
+        f" {'ratio p50':>10} {'ratio p99':>10}   (milliseconds)"
+    )
     for name, tokens in SIZES.items():
         document = make_document(tokens)
-        samples = measure({"cachet": cachet_path(document), "bare": bare_path(document)},
-                          iterations[name])
+        samples = measure(
+            {"cachet": cachet_path(document), "bare": bare_path(document)}, iterations[name]
+        )
         c50, c99 = percentile(samples["cachet"], 0.5), percentile(samples["cachet"], 0.99)
         b50, b99 = percentile(samples["bare"], 0.5), percentile(samples["bare"], 0.99)
-        print(f"{name:>7} {iterations[name]:>6} {c50:>11.3f} {c99:>8.3f} {b50:>9.3f} {b99:>8.3f}"
-              f" {c50 / b50:>9.2f}x {c99 / b99:>9.2f}x")
+        print(
+            f"{name:>7} {iterations[name]:>6} {c50:>11.3f} {c99:>8.3f} {b50:>9.3f} {b99:>8.3f}"
+            f" {c50 / b50:>9.2f}x {c99 / b99:>9.2f}x"
+        )
 
 
 if __name__ == "__main__":
