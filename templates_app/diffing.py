@@ -130,8 +130,8 @@ def _summary(checkpoints: list[dict[str, Any]]) -> str:
         return "no checkpoints: nothing is cached either way"
     if not changed:
         return "every cached prefix is unchanged: existing cache entries keep hitting"
-    names = ", ".join(str(n) for n in changed)
-    return (
-        f"checkpoint{'s' if len(changed) > 1 else ''} {names} get new prefixes: "
-        "the first calls after the switch write the cache again"
-    )
+    if len(changed) == 1:
+        head = f"checkpoint {changed[0]} gets a new prefix"
+    else:
+        head = f"checkpoints {', '.join(str(n) for n in changed)} get new prefixes"
+    return f"{head}: the first calls after the switch write the cache again"

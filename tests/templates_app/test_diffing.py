@@ -1,0 +1,73 @@
+"""Diffs between versions and their cache impact."""
+
+from __future__ import annotations
+
+from templates_app.diffing import diff_bodies
+from templates_app.rendering import compile_body
+from tests.factories import make_body, make_tool
+
+
+def two_checkpoint_body() -> dict:
+    body = make_body(tools=[make_tool(cache_control={"type": "ephemeral", "ttl": "1h"})])
+    return body
+
+
+def diff(old: dict, new: dict) -> dict:
+    new_compiled = compile_body(new)
+    return diff_bodies(
+        compile_body(old).body,
+        new_compiled.body,
+        new_prefix_variables=new_compiled.prefix_variables,
+    )
+
+
+def test_editing_after_the_last_checkpoint_keeps_every_prefix():
+    new = two_checkpoint_body()
+    new["messages"][1]["content"] = "Reply in {{ words }} words. {{ question }}"
+    result = diff(two_checkpoint_body(), new)
+    assert [c["prefix_changed"] for c in result["checkpoints"]] == [False, False]
+    assert [b["status"] for b in result["blocks"]] == ["unchanged"] * 3 + ["changed"]
+    assert "-Answer in {{ words }} words: {{ question }}" in result["blocks"][3]["diff"]
+    assert "+Reply in {{ words }} words. {{ question }}" in result["blocks"][3]["diff"]
+    assert result["summary"].startswith("every cached prefix is unchanged")
+
+
+def test_editing_the_system_text_invalidates_its_checkpoint_and_every_later_one_only():
+    new = two_checkpoint_body()
+    new["messages"][0]["content"][0]["text"] = "You answer from the document, briefly."
+    result = diff(two_checkpoint_body(), new)
+    assert [c["prefix_changed"] for c in result["checkpoints"]] == [False, True]
+    assert result["checkpoints"][1]["reason"] == "messages[0].content[0] changed"
+    assert result["summary"].startswith("checkpoint 2 gets a new prefix:")
+
+
+def test_editing_a_tool_invalidates_everything_after_it():
+    new = two_checkpoint_body()
+    new["tools"][0]["function"]["description"] = "Find an order."
+    result = diff(two_checkpoint_body(), new)
+    assert [c["prefix_changed"] for c in result["checkpoints"]] == [True, True]
+
+
+def test_a_model_change_invalidates_every_checkpoint():
+    new = two_checkpoint_body()
+    new["model"] = "sim/claude-opus-4-6"
+    result = diff(two_checkpoint_body(), new)
+    assert result["model"] == {"from": "sim/claude-sonnet-4-5", "to": "sim/claude-opus-4-6"}
+    assert all(c["prefix_changed"] for c in result["checkpoints"])
+
+
+def test_a_changed_default_of_a_prefix_variable_changes_the_prefix():
+    old, new = make_body(), make_body()
+    for body, default in ((old, "A"), (new, "B")):
+        body["variables"]["document"] = {"type": "string", "default": default}
+    result = diff(old, new)
+    assert result["checkpoints"][0]["prefix_changed"] is True
+    assert "document" in result["checkpoints"][0]["reason"]
+    assert result["variables"] is not None
+
+
+def test_params_diff_is_shown_without_touching_prefixes():
+    new = make_body(params={"max_tokens": 999, "temperature": 0})
+    result = diff(make_body(), new)
+    assert '"max_tokens": 999' in result["params"]
+    assert result["checkpoints"][0]["prefix_changed"] is False
