@@ -6,5 +6,5 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 export DEBUG=${DEBUG:-true}
 .venv/bin/python manage.py migrate --noinput -v0
-.venv/bin/python manage.py demo_setup
+.venv/bin/python manage.py demo_setup --url "http://127.0.0.1:${PORT:-8000}"
 exec .venv/bin/uvicorn config.asgi:application --host 127.0.0.1 --port "${PORT:-8000}"

@@ -20,8 +20,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--username", default="admin")
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="where it is served")
 
-    def handle(self, *args: Any, username: str, **options: Any) -> None:
+    def handle(self, *args: Any, username: str, url: str, **options: Any) -> None:
         call_command("load_demo", stdout=self.stdout)
         password = secrets.token_urlsafe(12)
         user, _ = get_user_model().objects.get_or_create(username=username)
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at=None).update(revoked_at=timezone.now())
         _, raw = ApiKey.generate(name=DEMO_KEY_NAME, created_by=user)
         self.stdout.write(
-            "\nAdmin:   http://127.0.0.1:8000/admin/\n"
+            f"\nAdmin:   {url}/admin/   API docs: {url}/api/docs/\n"
             f"  user:     {username}\n  password: {password}\n"
             f"API key: {raw}\n"
             f"  export CACHET_KEY={raw}\n"
