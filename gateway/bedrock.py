@@ -38,8 +38,16 @@ def to_converse(request: ChatRequest) -> dict[str, Any]:
     payload["messages"] = _messages(request.messages)
     payload["inferenceConfig"] = _inference_config(params)
     if params.get("top_k") is not None:
-        payload["additionalModelRequestFields"] = {"top_k": params["top_k"]}
+        payload["additionalModelRequestFields"] = _top_k(request.model_id, params["top_k"])
     return payload
+
+
+def _top_k(model_id: str, top_k: int) -> dict[str, Any]:
+    # Each model family takes top-k in its own native field: Nova nests it in its
+    # own inferenceConfig, Anthropic models take the Messages API's top_k.
+    if "amazon.nova" in model_id:
+        return {"inferenceConfig": {"topK": top_k}}
+    return {"top_k": top_k}
 
 
 def cache_point(marker: CacheControl) -> dict[str, Any]:

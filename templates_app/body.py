@@ -16,47 +16,17 @@ from typing import Any
 
 from gateway.types import CacheControl, ChatRequest, Message, Part, Tool, ToolCall
 
-from .canonical import normalize_newlines
+from .canonical import normalize_newlines, string_problem
+from .checks import Checker, json_type
 from .errors import BodyError
+from .variables import VariableSpec, parse_variables
 
 BODY_KEYS = ("model", "params", "variables", "tools", "messages")
 ROLES = ("system", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url")
-VARIABLE_TYPES = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-}
-VARIABLE_KEYS = ("type", "required", "default", "enum", "max_length", "description", "per_request")
 TOOL_CHOICES = ("auto", "none", "required")
 MODEL_RE = re.compile(r"^[a-z][a-z0-9_-]*/[^\s/][^\s]*$")
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-# Names Jinja or the template environment already gives a meaning to.
-RESERVED_NAMES = frozenset(
-    {
-        *("loop", "self", "caller", "varargs", "kwargs"),
-        *("true", "false", "none", "True", "False", "None"),
-        *("range", "dict", "lipsum", "cycler", "joiner", "namespace", "now", "uuid"),
-    }
-)
-MISSING: Any = object()
-
-
-@dataclass(frozen=True, slots=True)
-class VariableSpec:
-    """A declared variable; ``default`` is ``MISSING`` when none was given."""
-
-    name: str
-    type: str
-    required: bool
-    default: Any = MISSING
-    enum: tuple[Any, ...] | None = None
-    max_length: int | None = None
-    per_request: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,53 +72,27 @@ class Body:
         return next(i for i, (path, _) in enumerate(self.blocks) if path == block_path)
 
 
-class _Checker:
-    """Collects every problem of one body, each with its path."""
-
-    def __init__(self) -> None:
-        self.issues: list[dict[str, str]] = []
-
-    def fail(self, path: str, message: str) -> None:
-        self.issues.append({"path": path, "message": message})
-
-    def expect(self, value: Any, kinds: type | tuple[type, ...], path: str, what: str) -> bool:
-        ok = isinstance(value, kinds) and not (
-            isinstance(value, bool) and bool not in _tuple(kinds)
-        )
-        if not ok:
-            self.fail(path, f"must be {what}, got {_json_type(value)}")
-        return ok
-
-
-def _tuple(kinds: type | tuple[type, ...]) -> tuple[type, ...]:
-    return kinds if isinstance(kinds, tuple) else (kinds,)
-
-
-def _json_type(value: Any) -> str:
-    names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
-    names.update({dict: "object", type(None): "null"})
-    return names.get(type(value), type(value).__name__)
-
-
-def _find_nul(value: Any, path: str, check: _Checker) -> None:
-    if isinstance(value, str) and "\x00" in value:
-        check.fail(path, "contains a NUL character (\\u0000), which cannot be stored")
+def _find_bad_text(value: Any, path: str, check: Checker) -> None:
+    if isinstance(value, str):
+        problem = string_problem(value)
+        if problem:
+            check.fail(path or "body", problem)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _find_nul(item, f"{path}[{index}]", check)
+            _find_bad_text(item, f"{path}[{index}]", check)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _find_nul(key, path, check)
-            _find_nul(item, f"{path}.{key}" if path else str(key), check)
+            _find_bad_text(key, path, check)
+            _find_bad_text(item, f"{path}.{key}" if path else str(key), check)
 
 
 def parse_body(raw: Any) -> Body:
     """Validate an authored body and return its structure; ``BodyError`` lists every problem."""
-    check = _Checker()
+    check = Checker()
     if not isinstance(raw, dict):
-        raise BodyError([{"path": "body", "message": f"must be an object, got {_json_type(raw)}"}])
+        raise BodyError([{"path": "body", "message": f"must be an object, got {json_type(raw)}"}])
     data = normalize_newlines(raw)
-    _find_nul(data, "", check)
+    _find_bad_text(data, "", check)
     for key in data:
         if key not in BODY_KEYS:
             check.fail(str(key), f"unknown key (allowed: {', '.join(BODY_KEYS)})")
@@ -158,7 +102,7 @@ def parse_body(raw: Any) -> Body:
     ):
         check.fail("model", f"'{data['model']}' is not of the form 'provider/model-id'")
     _check_params(data.get("params", {}), check)
-    variables = _parse_variables(data.get("variables", {}), check)
+    variables = parse_variables(data.get("variables", {}), check)
     fields: list[TextField] = []
     blocks: list[tuple[str, str]] = []
     markers: list[tuple[str, str, Any]] = []
@@ -174,7 +118,7 @@ def parse_body(raw: Any) -> Body:
     return Body(data, variables, tuple(fields), tuple(blocks), checkpoints)
 
 
-def _check_params(params: Any, check: _Checker) -> None:
+def _check_params(params: Any, check: Checker) -> None:
     if not check.expect(params, dict, "params", "an object"):
         return
     numbers = {"temperature": (0, 2), "top_p": (0, 1)}
@@ -196,7 +140,7 @@ def _check_params(params: Any, check: _Checker) -> None:
             check.fail(path, f"unknown parameter (allowed: {allowed})")
 
 
-def _check_stop(value: Any, path: str, check: _Checker) -> None:
+def _check_stop(value: Any, path: str, check: Checker) -> None:
     if isinstance(value, str):
         return
     if not check.expect(value, list, path, "a string or a list of strings"):
@@ -205,7 +149,7 @@ def _check_stop(value: Any, path: str, check: _Checker) -> None:
         check.expect(item, str, f"{path}[{index}]", "a string")
 
 
-def _check_tool_choice(value: Any, path: str, check: _Checker) -> None:
+def _check_tool_choice(value: Any, path: str, check: Checker) -> None:
     if value in TOOL_CHOICES:
         return
     name = value.get("function", {}).get("name") if isinstance(value, dict) else None
@@ -216,90 +160,7 @@ def _check_tool_choice(value: Any, path: str, check: _Checker) -> None:
         )
 
 
-def _parse_variables(raw: Any, check: _Checker) -> dict[str, VariableSpec]:
-    if not check.expect(raw, dict, "variables", "an object"):
-        return {}
-    specs = {}
-    for name, spec in raw.items():
-        path = f"variables.{name}"
-        if not NAME_RE.match(name):
-            check.fail(path, "a variable name is letters, digits and _, not starting with a digit")
-        elif name in RESERVED_NAMES:
-            check.fail(path, f"'{name}' is reserved by the template language")
-        elif check.expect(spec, dict, path, "an object"):
-            parsed = _parse_variable(name, spec, path, check)
-            if parsed is not None:
-                specs[name] = parsed
-    return specs
-
-
-def _parse_variable(
-    name: str, spec: dict[str, Any], path: str, check: _Checker
-) -> VariableSpec | None:
-    for key in spec:
-        if key not in VARIABLE_KEYS:
-            check.fail(f"{path}.{key}", f"unknown key (allowed: {', '.join(VARIABLE_KEYS)})")
-    kind = spec.get("type", "string")
-    if kind not in VARIABLE_TYPES:
-        check.fail(f"{path}.type", f"must be one of {', '.join(VARIABLE_TYPES)}")
-        return None
-    for flag in ("required", "per_request"):
-        if flag in spec:
-            check.expect(spec[flag], bool, f"{path}.{flag}", "a boolean")
-    max_length = spec.get("max_length")
-    if max_length is not None:
-        if kind not in ("string", "array"):
-            check.fail(f"{path}.max_length", "applies to string and array variables only")
-        elif check.expect(max_length, int, f"{path}.max_length", "an integer") and max_length < 1:
-            check.fail(f"{path}.max_length", "must be at least 1")
-    enum = spec.get("enum")
-    if enum is not None and check.expect(enum, list, f"{path}.enum", "a list") and not enum:
-        check.fail(f"{path}.enum", "must not be empty")
-    variable = VariableSpec(
-        name=name,
-        type=kind,
-        required=spec.get("required", "default" not in spec) is True,
-        default=spec.get("default", MISSING),
-        enum=tuple(enum) if isinstance(enum, list) else None,
-        max_length=max_length
-        if isinstance(max_length, int) and kind in ("string", "array")
-        else None,
-        per_request=spec.get("per_request") is True,
-    )
-    for item_path, message in value_problems(variable, variable.default, check_enum=False):
-        check.fail(f"{path}.default{item_path}", message)
-    for index, item in enumerate(variable.enum or ()):
-        for _, message in value_problems(variable, item, check_enum=False):
-            check.fail(f"{path}.enum[{index}]", message)
-    if variable.default is not MISSING and variable.enum and variable.default not in variable.enum:
-        check.fail(f"{path}.default", "is not one of the enum values")
-    return variable
-
-
-def value_problems(
-    spec: VariableSpec, value: Any, *, check_enum: bool = True
-) -> list[tuple[str, str]]:
-    """Problems of ``value`` against ``spec`` as ``(sub-path, message)``; empty when it fits."""
-    if value is MISSING:
-        return []
-    kinds = VARIABLE_TYPES[spec.type]
-    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-        return [
-            (
-                "",
-                f"must be {'an' if spec.type[0] in 'aeio' else 'a'} {spec.type}, "
-                f"got {_json_type(value)}",
-            )
-        ]
-    if spec.max_length is not None and len(value) > spec.max_length:
-        unit = "characters" if spec.type == "string" else "items"
-        return [("", f"is {len(value)} {unit} long, over max_length {spec.max_length}")]
-    if check_enum and spec.enum is not None and value not in spec.enum:
-        return [("", f"must be one of {json.dumps(list(spec.enum), ensure_ascii=False)}")]
-    return []
-
-
-def _parse_marker(raw: Any, path: str, check: _Checker) -> CacheControl | None:
+def _parse_marker(raw: Any, path: str, check: Checker) -> CacheControl | None:
     if not check.expect(raw, dict, path, 'an object {"type": "ephemeral"}'):
         return None
     for key in raw:
@@ -314,7 +175,7 @@ def _parse_marker(raw: Any, path: str, check: _Checker) -> CacheControl | None:
     return CacheControl(ttl)
 
 
-def _parse_tools(raw: Any, check: _Checker, fields: list, blocks: list, markers: list) -> None:
+def _parse_tools(raw: Any, check: Checker, fields: list, blocks: list, markers: list) -> None:
     if not check.expect(raw, list, "tools", "a list"):
         return
     names: set[str] = set()
@@ -346,7 +207,7 @@ def _parse_tools(raw: Any, check: _Checker, fields: list, blocks: list, markers:
                 markers.append((path, "tools", marker))
 
 
-def _check_function(function: dict[str, Any], path: str, names: set[str], check: _Checker) -> None:
+def _check_function(function: dict[str, Any], path: str, names: set[str], check: Checker) -> None:
     for key in function:
         if key not in ("name", "description", "parameters", "strict", "cache_control"):
             check.fail(
@@ -366,7 +227,7 @@ def _check_function(function: dict[str, Any], path: str, names: set[str], check:
         check.expect(function["parameters"], dict, f"{path}.parameters", "a JSON schema object")
 
 
-def _parse_messages(raw: Any, check: _Checker, fields: list, blocks: list, markers: list) -> None:
+def _parse_messages(raw: Any, check: Checker, fields: list, blocks: list, markers: list) -> None:
     if not check.expect(raw, list, "messages", "a list of messages"):
         return
     if not raw:
@@ -387,7 +248,7 @@ def _parse_messages(raw: Any, check: _Checker, fields: list, blocks: list, marke
 
 
 def _parse_message(
-    message: dict, path: str, check: _Checker, fields: list, blocks: list, markers: list
+    message: dict, path: str, check: Checker, fields: list, blocks: list, markers: list
 ) -> None:
     role = message["role"]
     section = "system" if role == "system" else "messages"
@@ -436,7 +297,7 @@ def _parse_message(
             markers.append((f"{path}.content", section, marker))
 
 
-def _check_tool_calls(raw: Any, path: str, check: _Checker) -> None:
+def _check_tool_calls(raw: Any, path: str, check: Checker) -> None:
     if not check.expect(raw, list, path, "a list"):
         return
     for index, call in enumerate(raw):
@@ -453,13 +314,16 @@ def _check_tool_calls(raw: Any, path: str, check: _Checker) -> None:
         arguments = function.get("arguments")
         if check.expect(arguments, str, f"{here}.function.arguments", "a JSON string"):
             try:
-                json.loads(arguments)
+                parsed = json.loads(arguments)
             except ValueError as exc:
                 check.fail(f"{here}.function.arguments", f"is not valid JSON: {exc}")
+            else:
+                if not isinstance(parsed, dict):
+                    check.fail(f"{here}.function.arguments", "must be a JSON object")
 
 
 def _parse_part(
-    part: Any, path: str, section: str, check: _Checker, fields: list, blocks: list, markers: list
+    part: Any, path: str, section: str, check: Checker, fields: list, blocks: list, markers: list
 ) -> None:
     if not check.expect(part, dict, path, "an object"):
         return

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from gateway.types import ChatRequest, Message, Part, Tool
+
+SURROGATE_RE = re.compile("[\ud800-\udfff]")
 
 
 def canonical_json(value: Any) -> str:
@@ -121,12 +124,33 @@ def fingerprints(request: ChatRequest, checkpoint_paths: list[str]) -> dict[str,
     return result
 
 
-def contains_nul(value: Any) -> bool:
-    """True when a string anywhere in ``value`` (keys included) holds a NUL character."""
+def string_problem(text: str) -> str | None:
+    """Why ``text`` cannot be stored or sent, or None.
+
+    NUL cannot be stored in PostgreSQL text, and a lone surrogate (valid as a JSON
+    escape, ``"\\ud800"``) is not Unicode and cannot be encoded as UTF-8.
+    """
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000)"
+    if SURROGATE_RE.search(text):
+        return "contains an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode"
+    return None
+
+
+def text_problem(value: Any, path: str = "") -> tuple[str, str] | None:
+    """The first ``(path, problem)`` of a string anywhere in ``value`` (keys included)."""
     if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, list):
-        return any(contains_nul(item) for item in value)
+        problem = string_problem(value)
+        return (path, problem) if problem else None
     if isinstance(value, dict):
-        return any(contains_nul(k) or contains_nul(v) for k, v in value.items())
-    return False
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            found = text_problem(key, here) or text_problem(item, here)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = text_problem(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None

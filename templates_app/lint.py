@@ -17,6 +17,7 @@ from jinja2 import nodes
 
 from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import GatewayError
+from gateway.registry import translate
 from gateway.tokens import ESTIMATE_METHOD
 
 from .errors import CachetError
@@ -82,11 +83,18 @@ def _estimate(
     declared = {k: v for k, v in samples.items() if k in compiled.body.variables}
     try:
         result = render(compiled, declared, model=profile.model)
-        checkpoints, warnings = result.checkpoints, result.warnings
-        report["estimated_with"] = "sample variables"
     except (CachetError, GatewayError) as exc:
         checkpoints, warnings = estimate_static(compiled, profile)
         report["estimated_with"] = f"static text only: sample variables do not render ({exc})"
+    else:
+        checkpoints, warnings = result.checkpoints, result.warnings
+        report["estimated_with"] = "sample variables"
+        try:  # only a real render says whether the provider can take the request
+            translate(result.request)
+        except ValueError as exc:
+            report["errors"].append(
+                _issue("not_translatable", "body", f"{profile.provider} cannot take it: {exc}")
+            )
     report["warnings"] += [w for w in warnings if w["code"] != "not_cacheable"]
     report["checkpoints"] = [
         {

@@ -13,13 +13,14 @@ from django.db import models
 from django.utils import timezone
 
 SLUG_VALIDATOR = RegexValidator(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z",
     "lowercase letters, digits and single dashes, e.g. support-triage",
 )
 LABEL_VALIDATOR = RegexValidator(
-    r"^[a-z0-9]+(?:[-_][a-z0-9]+)*$", "lowercase letters, digits, - and _, e.g. production"
+    r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z", "lowercase letters, digits, - and _, e.g. production"
 )
 KEY_PREFIX = "cachet_"
+LABEL_MAX_LENGTH = 64
 
 
 class ImmutableVersionError(Exception):
@@ -94,7 +95,7 @@ class Label(models.Model):
     """A named pointer to a version of the same template (``production``, ``staging``)."""
 
     template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="labels")
-    name = models.CharField(max_length=64, validators=[LABEL_VALIDATOR])
+    name = models.CharField(max_length=LABEL_MAX_LENGTH, validators=[LABEL_VALIDATOR])
     version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="labels")
     updated_at = models.DateTimeField(default=timezone.now)
     updated_by = models.CharField(max_length=200, blank=True, default="")

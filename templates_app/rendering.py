@@ -21,12 +21,14 @@ from jinja2.sandbox import SecurityError
 from gateway.catalog import ModelProfile, get_profile
 from gateway.tokens import ESTIMATE_METHOD, block_tokens
 from gateway.types import ChatRequest
+from gateway.wire import image_url, parse_data_url
 
-from .body import MISSING, Body, VariableSpec, parse_body, to_request, value_problems
-from .canonical import canonical_json, contains_nul, content_hash, fingerprints, sort_keys_deep
+from .body import Body, parse_body, to_request
+from .canonical import canonical_json, content_hash, fingerprints, sort_keys_deep, text_problem
 from .deadline import DeadlineExceeded, call_with_deadline
 from .errors import RenderError, RenderLimitError, VariableError
 from .sandbox import ENV, GLOBAL_NAMES
+from .variables import MISSING, VariableSpec, value_problems
 
 JINJA_MARKS = ("{{", "{%", "{#")
 PATH_TOKEN_RE = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
@@ -175,7 +177,8 @@ def resolve_variables(specs: dict[str, VariableSpec], values: Any) -> dict[str, 
                 issues.append({"variable": name, "message": "is required"})
             continue
         problems = value_problems(spec, value)
-        problems += [("", "contains a NUL character")] if contains_nul(value) else []
+        bad = text_problem(value)
+        problems += [(f".{bad[0]}" if bad[0] else "", bad[1])] if bad else []
         issues += [{"variable": name + sub, "message": message} for sub, message in problems]
         resolved[name] = sort_keys_deep(value)
     if issues:
@@ -282,6 +285,7 @@ def render(
     for path, text in rendered.items():
         _assign(data, path, text)
     request = to_request(data, model=profile.model)
+    _check_images(request, version)
     checkpoints = _checkpoint_results(compiled.body, request, profile)
     if checkpoints:
         request = replace(request, cache_key=checkpoints[-1].fingerprint)
@@ -293,6 +297,21 @@ def render(
         suffix_variables=compiled.suffix_variables,
         warnings=tuple(_warnings(compiled, checkpoints, profile)),
     )
+
+
+def _check_images(request: ChatRequest, version: int | None) -> None:
+    """Every image URL, rendered, must be usable: non-empty, and a data URL must be base64."""
+    for index, message in enumerate(request.messages):
+        for part_index, part in enumerate(
+            message.content if isinstance(message.content, tuple) else ()
+        ):
+            if part.type != "image_url":
+                continue
+            try:
+                parse_data_url(image_url(part))
+            except ValueError as exc:
+                path = f"messages[{index}].content[{part_index}].image_url.url"
+                raise RenderError(str(exc), path=path, version=version) from None
 
 
 def _checkpoint_results(body: Body, request: ChatRequest, profile: ModelProfile) -> tuple:

@@ -6,19 +6,17 @@ from typing import Any
 
 from rest_framework import serializers
 
+from .canonical import text_problem
 from .models import LABEL_VALIDATOR, SLUG_VALIDATOR, Label, LabelMove, Template, Version
 
 
-def _no_nul(value: Any, path: str = "") -> None:
-    if isinstance(value, str) and "\x00" in value:
-        raise serializers.ValidationError(f"{path or 'value'} contains a NUL character")
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _no_nul(key, path)
-            _no_nul(item, f"{path}.{key}" if path else key)
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            _no_nul(item, f"{path}[{index}]")
+class StrictCharField(serializers.CharField):
+    """A string field that refuses numbers and booleans instead of converting them."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("must be a string")
+        return super().to_internal_value(data)
 
 
 class JSONObjectField(serializers.JSONField):
@@ -28,22 +26,22 @@ class JSONObjectField(serializers.JSONField):
         value = super().to_internal_value(data)
         if not isinstance(value, dict):
             raise serializers.ValidationError("must be a JSON object")
-        _no_nul(value)
+        bad = text_problem(value)
+        if bad:
+            raise serializers.ValidationError(f"{bad[0] or 'value'} {bad[1]}")
         return value
 
 
 class TemplateInputSerializer(serializers.Serializer):
-    slug = serializers.CharField(max_length=100, validators=[SLUG_VALIDATOR])
-    name = serializers.CharField(max_length=200)
-    description = serializers.CharField(
-        required=False, allow_blank=True, default="", max_length=20_000
-    )
+    slug = StrictCharField(max_length=100, validators=[SLUG_VALIDATOR])
+    name = StrictCharField(max_length=200)
+    description = StrictCharField(required=False, allow_blank=True, default="", max_length=20_000)
     sample_variables = JSONObjectField(required=False, default=dict)
 
 
 class TemplateUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=200, required=False)
-    description = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
+    name = StrictCharField(max_length=200, required=False)
+    description = StrictCharField(required=False, allow_blank=True, max_length=20_000)
     sample_variables = JSONObjectField(required=False)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -88,7 +86,7 @@ class TemplateOutputSerializer(serializers.ModelSerializer):
 
 class VersionInputSerializer(serializers.Serializer):
     body = JSONObjectField()
-    message = serializers.CharField(required=False, allow_blank=True, default="", max_length=5000)
+    message = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
 
 
 class VersionOutputSerializer(serializers.ModelSerializer):
@@ -139,8 +137,8 @@ class LabelOutputSerializer(serializers.ModelSerializer):
 class RenderInputSerializer(serializers.Serializer):
     variables = JSONObjectField(required=False, default=dict)
     version = serializers.IntegerField(required=False, min_value=1)
-    label = serializers.CharField(required=False, max_length=64, validators=[LABEL_VALIDATOR])
-    model = serializers.CharField(required=False, max_length=300)
+    label = StrictCharField(required=False, max_length=64, validators=[LABEL_VALIDATOR])
+    model = StrictCharField(required=False, max_length=300)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if "version" in attrs and "label" in attrs:
@@ -151,7 +149,7 @@ class RenderInputSerializer(serializers.Serializer):
 class LintInputSerializer(serializers.Serializer):
     body = JSONObjectField(required=False)
     version = serializers.IntegerField(required=False, min_value=1)
-    model = serializers.CharField(required=False, max_length=300)
+    model = StrictCharField(required=False, max_length=300)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if ("body" in attrs) == ("version" in attrs):

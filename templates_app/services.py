@@ -10,10 +10,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from gateway.registry import translate
+from gateway.types import ChatRequest
 
 from .errors import CachetError, ConflictError, LintError
 from .lint import lint
-from .models import LABEL_VALIDATOR, Label, LabelMove, Template, Version
+from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, LabelMove, Template, Version
 from .rendering import RenderResult, body_text, compile_body, render
 from .selectors import LATEST, version_compiled, version_get, version_resolve
 
@@ -84,12 +85,11 @@ def label_move(*, template: Template, label: str, version: int, moved_by: str = 
     """Point ``label`` at version ``version`` and record the move; rollback is a move back."""
     if label == LATEST:
         raise CachetError("'latest' always means the newest version and cannot be moved")
-    try:
-        LABEL_VALIDATOR(label)
-    except Exception:
+    if len(label) > LABEL_MAX_LENGTH or not LABEL_VALIDATOR.regex.match(label):
         raise CachetError(
-            f"'{label}' is not a valid label name ({LABEL_VALIDATOR.message})"
-        ) from None
+            f"'{label[:80]}' is not a valid label name: up to {LABEL_MAX_LENGTH} "
+            f"{LABEL_VALIDATOR.message}"
+        )
     target = version_get(template=template, number=version)
     # Lock the template row: it serializes moves of a label that does not exist yet too.
     Template.objects.select_for_update().filter(pk=template.pk).first()
@@ -136,4 +136,12 @@ def template_render(
     resolved, label_name = version_resolve(template=template, version=version, label=label)
     compiled = version_compiled(version=resolved)
     result = render(compiled, variables, model=model, version=resolved.number)
-    return Rendered(resolved, label_name, result, translate(result.request))
+    return Rendered(resolved, label_name, result, wire_request(result.request))
+
+
+def wire_request(request: ChatRequest) -> dict[str, Any]:
+    """The provider's wire body for ``request``; what it cannot express is a ``CachetError``."""
+    try:
+        return translate(request)
+    except ValueError as exc:
+        raise CachetError(f"cannot be sent to {request.provider}: {exc}") from None

@@ -7,7 +7,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .auth import actor_name
 from .diffing import diff_bodies
+from .pagination import Pagination
 from .serializers import (
     DiffOutputSerializer,
     LabelMoveInputSerializer,
@@ -66,13 +67,24 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     return serializer.validated_data
 
 
+class ApiView(APIView):
+    """Every endpoint: a write must carry a body (an empty one is not ``{}``)."""
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if request.method in ("POST", "PUT", "PATCH") and length == "0" and not chunked:
+            raise ParseError("request body is empty: send a JSON object")
+
+
 def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
-    paginator = LimitOffsetPagination()
+    paginator = Pagination()
     page = paginator.paginate_queryset(queryset, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
-class TemplateListCreateApi(APIView):
+class TemplateListCreateApi(ApiView):
     @extend_schema(
         responses={200: TemplateOutputSerializer(many=True)}, operation_id="templates_list"
     )
@@ -89,7 +101,7 @@ class TemplateListCreateApi(APIView):
         return Response(TemplateOutputSerializer(template).data, status=201)
 
 
-class TemplateDetailApi(APIView):
+class TemplateDetailApi(ApiView):
     @extend_schema(responses={200: TemplateOutputSerializer, **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
         return Response(TemplateOutputSerializer(selectors.template_get(slug=slug)).data)
@@ -105,7 +117,7 @@ class TemplateDetailApi(APIView):
         )
 
 
-class VersionListCreateApi(APIView):
+class VersionListCreateApi(ApiView):
     @extend_schema(
         responses={200: VersionOutputSerializer(many=True), **ERRORS}, operation_id="versions_list"
     )
@@ -129,7 +141,7 @@ class VersionListCreateApi(APIView):
         return Response(VersionDetailSerializer(version).data, status=201)
 
 
-class VersionDetailApi(APIView):
+class VersionDetailApi(ApiView):
     @extend_schema(responses={200: VersionDetailSerializer, **ERRORS})
     def get(self, request: Request, slug: str, number: int) -> Response:
         template = selectors.template_get(slug=slug)
@@ -138,7 +150,7 @@ class VersionDetailApi(APIView):
         )
 
 
-class VersionDiffApi(APIView):
+class VersionDiffApi(ApiView):
     @extend_schema(responses={200: DiffOutputSerializer, **ERRORS})
     def get(self, request: Request, slug: str, number: int, other: int) -> Response:
         template = selectors.template_get(slug=slug)
@@ -152,7 +164,7 @@ class VersionDiffApi(APIView):
         return Response({"template": slug, "from_version": number, "to_version": other, **diff})
 
 
-class LabelListApi(APIView):
+class LabelListApi(ApiView):
     @extend_schema(responses={200: LabelOutputSerializer(many=True), **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -161,7 +173,7 @@ class LabelListApi(APIView):
         )
 
 
-class LabelMoveApi(APIView):
+class LabelMoveApi(ApiView):
     @extend_schema(
         request=LabelMoveInputSerializer, responses={200: LabelOutputSerializer, **ERRORS}
     )
@@ -174,7 +186,7 @@ class LabelMoveApi(APIView):
         return Response(LabelOutputSerializer(moved).data)
 
 
-class TemplateRenderApi(APIView):
+class TemplateRenderApi(ApiView):
     @extend_schema(request=RenderInputSerializer, responses={200: RenderOutputSerializer, **ERRORS})
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -199,7 +211,7 @@ class TemplateRenderApi(APIView):
         )
 
 
-class TemplateLintApi(APIView):
+class TemplateLintApi(ApiView):
     @extend_schema(request=LintInputSerializer, responses={200: LINT_REPORT, **ERRORS})
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)

@@ -170,3 +170,18 @@ def test_importing_the_module_does_not_import_boto3():
     assert (
         subprocess.run([sys.executable, "-c", code], check=False, cwd=samples.ROOT).returncode == 0
     )
+
+
+def test_top_k_goes_in_each_model_family_native_field():
+    claude = ChatRequest(
+        model="bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+        messages=(Message("user", "hi"),),
+        params={"top_k": 5},
+    )
+    nova = ChatRequest(
+        model="bedrock/us.amazon.nova-pro-v1:0",
+        messages=(Message("user", "hi"),),
+        params={"top_k": 5},
+    )
+    assert to_converse(claude)["additionalModelRequestFields"] == {"top_k": 5}
+    assert to_converse(nova)["additionalModelRequestFields"] == {"inferenceConfig": {"topK": 5}}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from gateway.types import ChatRequest, Message, Part
 from templates_app.canonical import (
     canonical_json,
-    contains_nul,
     fingerprints,
     normalize_newlines,
     sort_keys_deep,
+    text_problem,
 )
 
 
@@ -26,9 +26,14 @@ def test_sort_keys_deep_sorts_every_object():
     assert list(sort_keys_deep({"b": {"z": 1, "y": 2}})["b"]) == ["y", "z"]
 
 
-def test_contains_nul_looks_everywhere():
-    assert contains_nul({"a": ["x", {"\x00": 1}]})
-    assert not contains_nul({"a": ["\\u0000"]})
+def test_text_problem_finds_nul_and_lone_surrogates_anywhere_with_their_path():
+    assert text_problem({"a": ["x", {"b": "\x00"}]}) == (
+        "a[1].b",
+        "contains a NUL character (\\u0000)",
+    )
+    assert text_problem({"k\ud800": 1})[0] == "k\ud800"
+    assert "unpaired surrogate" in text_problem(["ok", "\udfff"])[1]
+    assert text_problem({"a": ["\\u0000", "😀", "\U0001f600"]}) is None
 
 
 def _request(*messages: Message) -> ChatRequest:

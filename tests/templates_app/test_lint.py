@@ -165,3 +165,16 @@ def test_body_without_checkpoints_gets_a_warning():
     body = make_body()
     del body["messages"][0]["content"][1]["cache_control"]
     assert codes(report_for(body)["warnings"]) == ["no_checkpoint"]
+
+
+def test_request_the_provider_cannot_take_is_an_error():
+    body = make_body(model="bedrock/anthropic.claude-3-haiku-20240307-v1:0")
+    body["messages"][0]["content"][1]["cache_control"] = {"type": "ephemeral"}
+    body["messages"][1]["content"] = [
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+        {"type": "text", "text": "{{ question }}"},
+    ]
+    report = report_for(body)
+    [error] = report["errors"]
+    assert error["code"] == "not_translatable"
+    assert "messages[1].content[0]" in error["message"] and "data: URL" in error["message"]
