@@ -72,6 +72,7 @@ def _profile(
     fields: frozenset[str] = CACHEABLE_FIELDS,
     max_cacheable_tokens: int | None = None,
     aliases: tuple[str, ...] = (),
+    max_checkpoints: int = 4,
 ) -> ModelProfile:
     provider, _, model_id = model.partition("/")
     return ModelProfile(
@@ -79,7 +80,7 @@ def _profile(
         provider=provider,
         model_id=model_id,
         min_tokens=min_tokens,
-        max_checkpoints=4,
+        max_checkpoints=max_checkpoints,
         cacheable_fields=fields,
         max_cacheable_tokens=max_cacheable_tokens,
         ttls=ttls,
@@ -153,6 +154,10 @@ _NO_ID = "Bedrock id not in the reference (AWS model catalog); verify live."
 _PREVIEW = "Caching was preview-only for this model; its 3/15 price is not in §1.7, verify live."
 _CONFLICT = "CONFLICT: AWS copies say 1,024 and 4,096; the conservative 4,096 is taken."
 _BEDROCK_FIGURE = "The API doc says 2,048; the Bedrock figure 4,096 is taken."
+_NO_CACHING = (
+    "Bedrock has no prompt caching for this model (it is absent from the AWS caching table,"
+    " §2.3): lint refuses checkpoints. Prices = Anthropic API (§1.7)."
+)
 _GENERIC = (
     "Fallback for any other OpenAI-compatible model (vLLM, llama.cpp, Ollama, ...):"
     " prices are unknown and counted as 0; minimum assumed 1,024 tokens."
@@ -174,6 +179,14 @@ _REAL_ENTRIES: tuple[ModelProfile, ...] = (
     _api("claude-opus-4-8", 1024, OPUS_4_5_PRICES),
     _api("claude-sonnet-5", 1024, SONNET_5_PRICES),
     _api("claude-opus-5", 512, OPUS_4_5_PRICES),
+    _profile(
+        "bedrock/anthropic.claude-3-haiku-20240307-v1:0",
+        2048,
+        HAIKU_3_PRICES,
+        notes=_NO_CACHING,
+        fields=frozenset(),
+        max_checkpoints=0,
+    ),
     _bedrock("claude-3-5-sonnet-20241022-v2:0", 1024, SONNET_4_PRICES, FIVE_MINUTES, _PREVIEW),
     _bedrock("claude-3-5-haiku-20241022-v1:0", 2048, HAIKU_3_5_PRICES, FIVE_MINUTES),
     _bedrock("claude-3-7-sonnet-20250219-v1:0", 1024, SONNET_4_PRICES, FIVE_MINUTES),

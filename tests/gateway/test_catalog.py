@@ -36,6 +36,7 @@ REQUIRED_ANTHROPIC = [
     "claude-opus-5",
 ]
 REQUIRED_BEDROCK = [
+    "anthropic.claude-3-haiku-20240307-v1:0",
     "anthropic.claude-opus-5",
     "anthropic.claude-opus-4-8",
     "anthropic.claude-opus-4-7",
@@ -63,8 +64,10 @@ def test_every_profile_has_sane_limits(profile):
     assert profile.model == f"{profile.provider}/{profile.model_id}"
     assert profile.provider in PROVIDERS
     assert profile.min_tokens > 0
-    assert 1 <= profile.max_checkpoints <= 4
-    assert profile.cacheable_fields and profile.cacheable_fields <= CACHEABLE_FIELDS
+    assert 0 <= profile.max_checkpoints <= 4
+    assert profile.cacheable_fields <= CACHEABLE_FIELDS
+    # A model either caches (some field, some checkpoint) or says plainly that it does not.
+    assert bool(profile.cacheable_fields) == (profile.max_checkpoints > 0)
     assert profile.ttls and set(profile.ttls) <= set(TTLS)
     assert profile.max_cacheable_tokens is None or profile.max_cacheable_tokens > 0
     assert profile.notes
@@ -79,7 +82,9 @@ def test_every_profile_has_sane_prices(profile):
     assert prices.cache_write_5m >= prices.input
 
 
-@pytest.mark.parametrize("profile", [p for p in PROFILES if "claude" in p.model_id], ids=ids)
+@pytest.mark.parametrize(
+    "profile", [p for p in PROFILES if "claude" in p.model_id and p.max_checkpoints], ids=ids
+)
 def test_claude_one_hour_write_costs_at_least_the_five_minute_write(profile):
     assert profile.prices.cache_write_1h >= profile.prices.cache_write_5m > profile.prices.input
     assert profile.max_checkpoints == 4

@@ -168,7 +168,7 @@ def test_body_without_checkpoints_gets_a_warning():
 
 
 def test_request_the_provider_cannot_take_is_an_error():
-    body = make_body(model="bedrock/anthropic.claude-3-haiku-20240307-v1:0")
+    body = make_body(model="bedrock/us.anthropic.claude-3-7-sonnet-20250219-v1:0")
     body["messages"][0]["content"][1]["cache_control"] = {"type": "ephemeral"}
     body["messages"][1]["content"] = [
         {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
@@ -178,3 +178,9 @@ def test_request_the_provider_cannot_take_is_an_error():
     [error] = report["errors"]
     assert error["code"] == "not_translatable"
     assert "messages[1].content[0]" in error["message"] and "data: URL" in error["message"]
+
+
+def test_checkpoints_on_a_model_without_prompt_caching_are_errors():
+    report = report_for(make_body(), model="bedrock/anthropic.claude-3-haiku-20240307-v1:0")
+    assert "too_many_checkpoints" in codes(report["errors"])
+    assert "checkpoint_not_cacheable" in codes(report["errors"])
