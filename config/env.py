@@ -11,8 +11,8 @@ FALSE = ("0", "false", "no", "off", "")
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
-    """The variable's value, or ``default`` when it is unset."""
-    return os.environ.get(name, default)
+    """The variable's value, or ``default`` when it is unset or empty."""
+    return os.environ.get(name) or default
 
 
 def env_bool(name: str, default: bool) -> bool:

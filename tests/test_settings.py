@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_float, env_int, env_list
+from config.env import env_bool, env_float, env_int, env_list, env_str
 
 
 def test_booleans(monkeypatch):
@@ -34,3 +34,8 @@ def test_numbers_and_their_minimum(monkeypatch):
 def test_lists(monkeypatch):
     monkeypatch.setenv("HOSTS", " a.example , ,b.example")
     assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_an_empty_string_means_unset(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert env_str("DATABASE_URL", "sqlite:///x") == "sqlite:///x"
