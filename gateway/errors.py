@@ -11,8 +11,11 @@
         BadRequestError       400/404/422
         OverloadedError       529
         ServerError           other 5xx
+        MalformedResponseError  a body that is not the provider's protocol
+        StreamInterruptedError  the stream ended before its last event
       ProviderTimeoutError                                  -> 504
       ProviderConnectionError                               -> 502
+      ProviderUnavailableError  no credentials configured   -> 503
 
 ``status_code`` is the HTTP status the gateway answers with; ``ProviderError.status``
 is the status the provider answered with. Messages never contain headers or keys.
@@ -119,6 +122,18 @@ class ServerError(ProviderError):
     type = "provider_server_error"
 
 
+class MalformedResponseError(ProviderError):
+    """The provider answered, but not in its protocol (bad JSON, missing fields)."""
+
+    type = "provider_malformed_response"
+
+
+class StreamInterruptedError(ProviderError):
+    """The stream ended or broke before its final event."""
+
+    type = "provider_stream_interrupted"
+
+
 class ProviderTimeoutError(GatewayError):
     """The provider did not answer within the configured timeout."""
 
@@ -141,3 +156,15 @@ class ProviderConnectionError(GatewayError):
         self.provider = provider
         self.message = message
         super().__init__(f"{provider}: {message}")
+
+
+class ProviderUnavailableError(GatewayError):
+    """The provider is not configured here (no credentials); the simulator always is."""
+
+    status_code = 503
+    type = "provider_unavailable"
+
+    def __init__(self, provider: str, message: str) -> None:
+        self.provider = provider
+        self.message = message
+        super().__init__(f"{provider} is not available: {message}")

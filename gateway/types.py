@@ -131,3 +131,56 @@ def iter_blocks(request: ChatRequest) -> Iterator[Block]:
                 yield Block(f"messages[{index}].content[{part_index}]", section, part.cache_control)
         else:
             yield Block(f"messages[{index}].content", section, message.cache_control)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Normalized token usage. ``None`` means the provider did not say (unknown, not 0).
+
+    ``input_tokens`` counts only uncached input: never the tokens read from or
+    written to the cache, whatever the provider's own convention.
+    """
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_5m_tokens: int | None = None
+    cache_write_1h_tokens: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def cache_write_tokens(self) -> int | None:
+        """Tokens written to the cache at any TTL."""
+        if self.cache_write_5m_tokens is None and self.cache_write_1h_tokens is None:
+            return None
+        return (self.cache_write_5m_tokens or 0) + (self.cache_write_1h_tokens or 0)
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every input token: uncached, read and written."""
+        return (
+            (self.input_tokens or 0)
+            + (self.cache_read_tokens or 0)
+            + (self.cache_write_tokens or 0)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A provider's answer, normalized: text, tool calls, why it stopped, usage."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...]
+    stop_reason: str | None
+    usage: Usage
+    model: str | None = None  # the model id the provider says answered
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent:
+    """One streamed event: ``delta`` carries text, ``done`` carries the whole result."""
+
+    type: str  # "delta" | "done"
+    text: str = ""
+    result: Result | None = None
