@@ -93,6 +93,15 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Largest request body accepted (bytes); a larger one is a 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CACHET_MAX_REQUEST_BYTES", 5 * 1024 * 1024, minimum=1024)
 
+# State that processes share but need not keep (the simulator's cache entries, rate
+# limit counters): local memory by default, Redis when REDIS_URL is set.
+REDIS_URL = env_str("REDIS_URL")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cachet"}
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "templates_app.auth.ApiKeyAuthentication",
@@ -124,6 +133,10 @@ CACHET = {
     "RENDER_MAX_OUTPUT_CHARS": env_int("CACHET_RENDER_MAX_OUTPUT_CHARS", 8_000_000, minimum=1000),
     "MAX_JSON_DEPTH": env_int("CACHET_MAX_JSON_DEPTH", 64, minimum=8),
     "SERVE_STATIC": env_bool("CACHET_SERVE_STATIC", True),
+    # Store variable values on invocations (needed to show the first differing character
+    # of a changed prefix). Names in REDACT_VARIABLES are stored as "[redacted]".
+    "LOG_VARIABLES": env_bool("CACHET_LOG_VARIABLES", True),
+    "REDACT_VARIABLES": env_list("CACHET_REDACT_VARIABLES", []),
 }
 
 # Provider settings (DESIGN.md section 5). Secrets have no defaults: a provider

@@ -14,10 +14,11 @@ To add a provider:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
+from gateway.base import ProviderClient
 from gateway.errors import UnknownProviderError
 from gateway.types import ChatRequest
 
@@ -55,6 +56,32 @@ def translator(provider: str) -> Translate:
     module_name, _, attribute = PROVIDERS[provider].rpartition(".")
     function: Translate = getattr(importlib.import_module(module_name), attribute)
     return function
+
+
+CLIENTS: dict[str, str] = {
+    "anthropic": "gateway.anthropic.AnthropicClient",
+    "bedrock": "gateway.bedrock.BedrockClient",
+    "openai": "gateway.openai.OpenAIClient",
+    "sim": "gateway.sim.SimClient",
+}
+
+
+@cache
+def client_class(provider: str) -> type[ProviderClient]:
+    """The client class of ``provider``, imported on first use."""
+    if provider not in CLIENTS:
+        raise UnknownProviderError(f"{provider}/", PROVIDERS)
+    module_name, _, attribute = CLIENTS[provider].rpartition(".")
+    cls: type[ProviderClient] = getattr(importlib.import_module(module_name), attribute)
+    return cls
+
+
+def get_client(provider: str, config: Mapping[str, Any]) -> ProviderClient:
+    """A new client for ``provider`` built from ``config`` (the gateway settings).
+
+    Raises ``ProviderUnavailableError`` when the provider lacks credentials.
+    """
+    return client_class(provider).from_config(config)
 
 
 def translate(request: ChatRequest) -> dict[str, Any]:

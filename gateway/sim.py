@@ -1,13 +1,334 @@
-"""The in-process simulator's wire shape.
+"""The in-process simulator: Anthropic-style prompt caching without a network.
 
-The simulator speaks the Anthropic Messages shape, so its translation is
-``to_anthropic``; the simulator itself is built later in this module.
+The simulator speaks the Anthropic Messages shape (``to_sim`` is ``to_anthropic``)
+and caches what would be sent. The wire body is flattened into blocks in prefix
+order tools -> system -> messages; a block with ``cache_control`` is a breakpoint.
+An entry's key hashes the model and every block up to it, markers removed (moving
+a marker does not change content), with section and message boundaries included.
+
+Per request (reference/provider-caching.md §1.3-1.5, §1.8): the read is the longest
+live entry found by looking back at most 20 blocks from each breakpoint, and a hit
+refreshes the entry's lifetime for free; every later breakpoint whose prefix meets
+the model's minimum (and is within its cap) writes an entry with its TTL. Entries
+are written after the simulated time to first token, so parallel first requests
+all miss. Shared state lives in a ``CacheStore``; the Django app passes one backed
+by its cache framework, so several processes share one simulated cache.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
 from gateway.anthropic import to_anthropic
+from gateway.catalog import ModelProfile, get_profile
+from gateway.errors import BadRequestError
+from gateway.tokens import estimate_tokens
+from gateway.types import ChatRequest, Result, StreamEvent, Usage
 
 to_sim = to_anthropic
 
-__all__ = ["to_sim"]
+LOOKBACK_BLOCKS = 20
+TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
+IMAGE_TOKENS = 1500
+KEY_PREFIX = "cachet:sim:"
+SNIPPET_CHARS = 200
+STREAM_CHUNKS = 4
+
+Clock = Callable[[], float]
+
+
+class CacheStore(Protocol):
+    """Where simulated cache entries live; ``timeout`` is in seconds."""
+
+    def get(self, key: str) -> Any | None: ...
+
+    def set(self, key: str, value: Any, timeout: float) -> None: ...
+
+
+class MemoryStore:
+    """A thread-safe in-memory ``CacheStore`` whose entries expire by ``clock``."""
+
+    def __init__(self, clock: Clock = time.time, *, max_entries: int = 10_000) -> None:
+        self._clock = clock
+        self._max_entries = max_entries
+        self._entries: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any | None:
+        """The live value under ``key``, or None (an entry is gone at its expiry instant)."""
+        with self._lock:
+            item = self._entries.get(key)
+            if item is None or item[0] <= self._clock():
+                self._entries.pop(key, None)
+                return None
+            return item[1]
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        """Store ``value`` under ``key`` for ``timeout`` seconds."""
+        with self._lock:
+            now = self._clock()
+            self._entries.pop(key, None)
+            if len(self._entries) >= self._max_entries:
+                self._entries = {k: v for k, v in self._entries.items() if v[0] > now}
+            while len(self._entries) >= self._max_entries:
+                del self._entries[next(iter(self._entries))]  # the oldest write goes first
+            self._entries[key] = (now + timeout, value)
+
+
+_DEFAULT_STORE = MemoryStore()
+
+
+@dataclass(frozen=True, slots=True)
+class _Block:
+    section: str
+    tokens: int
+    key: str  # store key of the prefix that ends with this block
+    ttl: str | None  # the TTL of its marker; None when it is not a breakpoint
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    prefix: tuple[int, ...]  # cumulative tokens up to and including each block
+    read: int  # tokens read from the cache
+    writes: tuple[int, ...]  # block indexes of the entries to write
+    written: Mapping[str, int]  # tokens written per TTL
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _as_blocks(content: Any) -> list[dict[str, Any]]:
+    """A plain-string content as the one text block Anthropic treats it as."""
+    return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _flatten(wire: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+    """(where, block) in prefix order; ``where`` names the section and message boundary."""
+    for tool in wire.get("tools", []):
+        yield ["tools"], tool
+    for block in _as_blocks(wire.get("system", [])):
+        yield ["system"], block
+    # tool_choice changes invalidate only the messages cache (§1.6).
+    choice = wire.get("tool_choice")
+    for index, message in enumerate(wire["messages"]):
+        for block in _as_blocks(message["content"]):
+            yield ["messages", choice, index, message["role"]], block
+
+
+def _block_tokens(section: str, content: Mapping[str, Any]) -> int:
+    if section == "tools":
+        schema = _canonical(content.get("input_schema", {}))
+        return estimate_tokens(
+            f"{content.get('name', '')}\n{content.get('description', '')}\n{schema}"
+        )
+    if content.get("type") == "text":
+        return estimate_tokens(content.get("text", ""))
+    if content.get("type") == "image":
+        return IMAGE_TOKENS
+    return estimate_tokens(_canonical(content))
+
+
+def _blocks(wire: Mapping[str, Any], model: str) -> list[_Block]:
+    """Every block with its tokens and the store key of the prefix it closes."""
+    digest = hashlib.sha256(model.encode())
+    blocks = []
+    for where, block in _flatten(wire):
+        content = {key: value for key, value in block.items() if key != "cache_control"}
+        digest.update(_canonical([*where, content]).encode() + b"\n")
+        marker = block.get("cache_control")
+        ttl = (marker.get("ttl") or "5m") if isinstance(marker, Mapping) else None
+        key = KEY_PREFIX + digest.copy().hexdigest()
+        blocks.append(_Block(where[0], _block_tokens(where[0], content), key, ttl))
+    return blocks
+
+
+def _breakpoints(blocks: list[_Block], profile: ModelProfile) -> list[int]:
+    """Indexes of the breakpoints the model honours; raises BadRequestError like the API."""
+    marked = [i for i, b in enumerate(blocks) if b.ttl and b.section in profile.cacheable_fields]
+    if len(marked) > profile.max_checkpoints:
+        message = (
+            f"A maximum of {profile.max_checkpoints} blocks with cache_control may be provided."
+            f" Found {len(marked)}."
+        )
+        raise BadRequestError("sim", 400, message)
+    ttls = [blocks[i].ttl for i in marked]
+    for ttl in ttls:
+        if ttl not in profile.ttls:
+            raise BadRequestError("sim", 400, f"cache_control ttl {ttl!r} is not supported")
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m") :]:
+        message = "a ttl='1h' cache_control block may not come after a ttl='5m' one"
+        raise BadRequestError("sim", 400, message)
+    return marked
+
+
+def _plan(
+    blocks: list[_Block], breakpoints: list[int], read_at: int, profile: ModelProfile
+) -> _Plan:
+    """What the request reads and writes, given the entry found at ``read_at``."""
+    prefix = list(itertools.accumulate(block.tokens for block in blocks))
+    read = prefix[read_at] if read_at >= 0 else 0
+    cap = profile.max_cacheable_tokens
+    writes = tuple(
+        i
+        for i in breakpoints
+        if i > read_at and prefix[i] >= profile.min_tokens and (cap is None or prefix[i] <= cap)
+    )
+    written = {"5m": 0, "1h": 0}
+    start = read
+    for index in writes:
+        # Tokens since the previous entry belong to the segment this breakpoint closes.
+        written[blocks[index].ttl or "5m"] += prefix[index] - start
+        start = prefix[index]
+    return _Plan(tuple(prefix), read, writes, written)
+
+
+def _last_user_text(wire: Mapping[str, Any]) -> str:
+    """The text of the last user turn that has any, whitespace collapsed."""
+    for message in reversed(wire["messages"]):
+        blocks = _as_blocks(message["content"]) if message["role"] == "user" else []
+        words = " ".join(b.get("text", "") for b in blocks if b.get("type") == "text").split()
+        if words:
+            return " ".join(words)
+    return ""
+
+
+def _answer(request: ChatRequest, wire: Mapping[str, Any], blocks: list[_Block]) -> str:
+    """Text that depends only on the request's content (markers excluded)."""
+    digest = blocks[-1].key[-12:] if blocks else "empty"
+    snippet = _last_user_text(wire)[:SNIPPET_CHARS] or "(no user text)"
+    return f"Simulated answer ({request.model}, prompt {digest}): {snippet}"
+
+
+def _truncate(text: str, max_tokens: int) -> tuple[str, str]:
+    """``text`` cut to ``max_tokens`` estimated tokens, and the stop reason."""
+    if estimate_tokens(text) <= max_tokens:
+        return text, "end_turn"
+    cut = min(len(text), max(max_tokens, 0) * 4)
+    while cut and estimate_tokens(text[:cut]) > max_tokens:
+        cut -= 1
+    return text[:cut], "max_tokens"
+
+
+def _usage(plan: _Plan, output_tokens: int) -> Usage:
+    write_5m, write_1h = plan.written["5m"], plan.written["1h"]
+    total = plan.prefix[-1] if plan.prefix else 0
+    input_tokens = total - plan.read - write_5m - write_1h
+    raw = {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": write_5m + write_1h,
+        "cache_read_input_tokens": plan.read,
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": write_5m,
+            "ephemeral_1h_input_tokens": write_1h,
+        },
+        "output_tokens": output_tokens,
+    }
+    return Usage(input_tokens, output_tokens, plan.read, write_5m, write_1h, raw)
+
+
+def _chunks(text: str) -> list[str]:
+    """``text`` split at word boundaries into at most ``STREAM_CHUNKS`` pieces."""
+    words = re.findall(r"\s*\S+\s*", text) or ([text] if text else [])
+    size = -(-len(words) // STREAM_CHUNKS) if words else 1
+    return ["".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+
+class SimClient:
+    """A ``ProviderClient`` that answers in-process and simulates prompt caching."""
+
+    name = "sim"
+    translate = staticmethod(to_sim)
+
+    def __init__(
+        self,
+        store: CacheStore | None = None,
+        *,
+        clock: Clock = time.time,
+        latency: float = 0.0,
+        stream_delay: float = 0.0,
+    ) -> None:
+        if store is None:
+            store = _DEFAULT_STORE if clock is time.time else MemoryStore(clock)
+        self._store = store
+        self._clock = clock
+        self._latency = latency
+        self._stream_delay = stream_delay
+        self._counter = itertools.count(1)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> SimClient:
+        """Uses ``SIM_STORE`` (default: one process-wide MemoryStore), ``SIM_CLOCK``,
+        ``SIM_LATENCY`` (seconds before the answer starts) and ``SIM_STREAM_DELAY``
+        (seconds between streamed deltas)."""
+        clock = config.get("SIM_CLOCK") or time.time
+        latency = float(config.get("SIM_LATENCY") or 0.0)
+        delay = float(config.get("SIM_STREAM_DELAY") or 0.0)
+        return cls(config.get("SIM_STORE"), clock=clock, latency=latency, stream_delay=delay)
+
+    async def send(self, request: ChatRequest) -> Result:
+        """Simulate one call; raises BadRequestError where the Anthropic API would answer 400."""
+        started = self._clock()
+        try:
+            wire = to_sim(request)
+        except ValueError as exc:
+            raise BadRequestError("sim", 400, str(exc)) from exc
+        blocks = _blocks(wire, request.model)
+        profile = get_profile(request.model)
+        breakpoints = _breakpoints(blocks, profile)
+        plan = _plan(blocks, breakpoints, self._read(blocks, breakpoints), profile)
+        if self._latency > 0:
+            await asyncio.sleep(self._latency)  # entries appear once the answer starts
+        self._write(blocks, plan, started)
+        answer = _answer(request, wire, blocks)
+        text, stop_reason = _truncate(answer, int(wire["max_tokens"]))
+        serial = f"{answer}:{next(self._counter)}".encode()
+        request_id = "sim_" + hashlib.sha256(serial).hexdigest()[:24]
+        usage = _usage(plan, estimate_tokens(text))
+        return Result(text, (), stop_reason, usage, wire["model"], request_id)
+
+    def _read(self, blocks: list[_Block], breakpoints: list[int]) -> int:
+        """The index of the longest live entry within each breakpoint's lookback, refreshed."""
+        best, entry = -1, None
+        for breakpoint in reversed(breakpoints):
+            for index in range(breakpoint, max(breakpoint - LOOKBACK_BLOCKS, best), -1):
+                found = self._store.get(blocks[index].key)
+                if found is not None:
+                    best, entry = index, found
+                    break
+        if entry is not None:
+            self._store.set(blocks[best].key, entry, TTL_SECONDS.get(entry.get("ttl"), 300.0))
+        return best
+
+    def _write(self, blocks: list[_Block], plan: _Plan, started: float) -> None:
+        # TTLs count from the start of the request (§1.5).
+        elapsed = max(self._clock() - started, 0.0)
+        for index in plan.writes:
+            ttl = blocks[index].ttl or "5m"
+            entry = {"tokens": plan.prefix[index], "ttl": ttl}
+            self._store.set(blocks[index].key, entry, TTL_SECONDS[ttl] - elapsed)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """The answer of ``send`` in a few ``delta`` events, then one ``done``."""
+        if request.params.get("max_tokens") == 0:
+            raise BadRequestError("sim", 400, "max_tokens: 0 (pre-warm) cannot be streamed")
+        result = await self.send(request)
+        for piece in _chunks(result.text):
+            yield StreamEvent("delta", text=piece)
+            await asyncio.sleep(self._stream_delay)  # a real stream gives the loop a turn too
+        yield StreamEvent("done", result=result)
+
+    async def aclose(self) -> None:
+        """Nothing to release: the store outlives the client."""
+
+
+__all__ = ["CacheStore", "MemoryStore", "SimClient", "to_sim"]

@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .models import ApiKey, Label, LabelMove, Template, Version
+from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -115,3 +115,30 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
         count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
         self.message_user(request, f"Revoked {count} key(s).")
+
+
+@admin.register(Invocation)
+class InvocationAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "template", "version", "model", "status", "input_tokens",
+                    "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
+                    "output_tokens", "cost_usd", "saved_usd", "miss_reason", "latency_ms"]
+    list_filter = ["status", "provider", "model", "template", "created_at"]
+    search_fields = ["request_id", "caller", "error_message"]
+    date_hierarchy = "created_at"
+    list_select_related = ["template", "version"]
+
+    @admin.display(description="miss")
+    def miss_reason(self, invocation: Invocation) -> str:
+        return (invocation.miss or {}).get("reason", "")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in Invocation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

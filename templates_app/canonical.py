@@ -106,6 +106,21 @@ def iter_block_texts(request: ChatRequest) -> Iterator[tuple[str, str]]:
             )
 
 
+def block_text(request: ChatRequest, path: str) -> str | None:
+    """The readable text of the block at ``path``: its text, or a tool's JSON; None if absent."""
+    for index, tool in enumerate(request.tools):
+        if path == f"tools[{index}]":
+            return canonical_json(_tool_block(tool))
+    for index, message in enumerate(request.messages):
+        if path == f"messages[{index}].content" and not isinstance(message.content, tuple):
+            return message.content or ""
+        if isinstance(message.content, tuple):
+            for part_index, part in enumerate(message.content):
+                if path == f"messages[{index}].content[{part_index}]":
+                    return part.text if part.text is not None else canonical_json(_part_value(part))
+    return None
+
+
 def fingerprints(request: ChatRequest, checkpoint_paths: list[str]) -> dict[str, str]:
     """Map each checkpoint path to ``sha256:`` of the canonical prefix it closes.
 

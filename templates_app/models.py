@@ -169,3 +169,75 @@ class ApiKey(models.Model):
             created_by=created_by,
         )
         return key, raw
+
+
+class Invocation(models.Model):
+    """One logged send: what was sent, what came back, what it cost and why it missed.
+
+    Provider secrets are never stored here. Variable values are stored unless the
+    ``CACHET_LOG_VARIABLES`` setting says otherwise (see README).
+    """
+
+    class Status(models.TextChoices):
+        OK = "ok"
+        PROVIDER_ERROR = "provider_error"
+        TIMEOUT = "timeout"
+        UNAVAILABLE = "unavailable"
+        CLIENT_DISCONNECTED = "client_disconnected"
+
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="invocations")
+    version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="invocations")
+    label = models.CharField(max_length=LABEL_MAX_LENGTH, blank=True, default="")
+    model = models.CharField(max_length=300)
+    provider = models.CharField(max_length=40)
+    stream = models.BooleanField(default=False)
+    status = models.CharField(max_length=24, choices=Status.choices)
+    error_type = models.CharField(max_length=80, blank=True, default="")
+    error_message = models.TextField(blank=True, default="")
+    provider_status = models.PositiveIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=200, blank=True, default="")
+    api_key = models.ForeignKey(ApiKey, on_delete=models.SET_NULL, null=True, blank=True)
+    caller = models.CharField(max_length=200, blank=True, default="")
+    checkpoints = models.JSONField(default=list)  # [{ordinal, path, ttl, fingerprint, tokens, ...}]
+    last_fingerprint = models.CharField(max_length=71, blank=True, default="", db_index=True)
+    block_hashes = models.JSONField(
+        default=list
+    )  # [[path, sha256 prefix], ...] up to the last checkpoint
+    prefix_variable_hashes = models.JSONField(default=dict)
+    variables = models.JSONField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    input_tokens = models.PositiveIntegerField(null=True, blank=True)
+    output_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cache_read_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cache_write_5m_tokens = models.PositiveIntegerField(null=True, blank=True)
+    cache_write_1h_tokens = models.PositiveIntegerField(null=True, blank=True)
+    usage_raw = models.JSONField(default=dict, blank=True)
+    cost_usd = models.DecimalField(max_digits=18, decimal_places=10, null=True, blank=True)
+    cost_without_cache_usd = models.DecimalField(
+        max_digits=18, decimal_places=10, null=True, blank=True
+    )
+    saved_usd = models.DecimalField(max_digits=18, decimal_places=10, null=True, blank=True)
+    miss = models.JSONField(null=True, blank=True)
+    output_text = models.TextField(blank=True, default="")
+    stop_reason = models.CharField(max_length=40, blank=True, default="")
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["template", "-created_at"], name="invocation_template_time"),
+            models.Index(
+                fields=["template", "version", "label", "-created_at"],
+                name="invocation_version_label",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template.slug} v{self.version.number} {self.model} {self.status}"
+
+    @property
+    def cache_write_tokens(self) -> int | None:
+        if self.cache_write_5m_tokens is None and self.cache_write_1h_tokens is None:
+            return None
+        return (self.cache_write_5m_tokens or 0) + (self.cache_write_1h_tokens or 0)

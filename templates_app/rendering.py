@@ -85,6 +85,7 @@ class RenderResult:
     suffix_variables: tuple[str, ...]
     warnings: tuple[dict[str, str], ...] = field(default=())
     token_method: str = ESTIMATE_METHOD
+    variables: dict[str, Any] = field(default_factory=dict)  # resolved: defaults applied
 
 
 _cache: OrderedDict[str, CompiledBody] = OrderedDict()
@@ -296,6 +297,7 @@ def render(
         prefix_variables=compiled.prefix_variables,
         suffix_variables=compiled.suffix_variables,
         warnings=tuple(_warnings(compiled, checkpoints, profile)),
+        variables=context,
     )
 
 

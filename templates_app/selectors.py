@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet, Sum
 
 from .errors import CachetError, NotFoundError
-from .models import Label, LabelMove, Template, Version
+from .models import Invocation, Label, LabelMove, Template, Version
 from .rendering import CompiledBody, compiled_for
 
 DEFAULT_LABEL = "production"
@@ -82,3 +85,84 @@ def label_history(*, template: Template, name: str | None = None) -> QuerySet[La
     if name is not None:
         moves = moves.filter(label__name=name)
     return moves.select_related("label", "from_version", "to_version").order_by("-moved_at", "-id")
+
+
+def invocation_list(
+    *,
+    template: str | None = None,
+    version: int | None = None,
+    model: str | None = None,
+    status: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[Invocation]:
+    """Invocations, newest first, filtered by template slug, version, model, status, time."""
+    invocations = Invocation.objects.select_related("template", "version")
+    if template is not None:
+        invocations = invocations.filter(template__slug=template)
+    if version is not None:
+        invocations = invocations.filter(version__number=version)
+    if model is not None:
+        invocations = invocations.filter(model=model)
+    if status is not None:
+        invocations = invocations.filter(status=status)
+    if since is not None:
+        invocations = invocations.filter(created_at__gte=since)
+    if until is not None:
+        invocations = invocations.filter(created_at__lt=until)
+    return invocations.order_by("-created_at", "-id")
+
+
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+)
+MONEY_FIELDS = ("cost_usd", "cost_without_cache_usd", "saved_usd")
+
+
+def template_stats(
+    *, template: Template, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """Per version: calls, errors, cache hit ratio, tokens by kind, cost and savings."""
+    invocations = invocation_list(template=template.slug, since=since, until=until)
+    rows = (
+        invocations.order_by()
+        .values("version__number")
+        .annotate(
+            calls=Count("id"),
+            ok=Count("id", filter=Q(status=Invocation.Status.OK)),
+            hits=Count("id", filter=Q(cache_read_tokens__gt=0)),
+            **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)},
+        )
+        .order_by("-version__number")
+    )
+    return [_stats_row(row) for row in rows]
+
+
+def _stats_row(row: dict[str, Any]) -> dict[str, Any]:
+    tokens = {name: row[name] or 0 for name in TOKEN_FIELDS}
+    prompt = (
+        tokens["input_tokens"]
+        + tokens["cache_read_tokens"]
+        + tokens["cache_write_5m_tokens"]
+        + tokens["cache_write_1h_tokens"]
+    )
+    return {
+        "version": row["version__number"],
+        "calls": row["calls"],
+        "errors": row["calls"] - row["ok"],
+        "cache_hit_ratio": round(row["hits"] / row["ok"], 4) if row["ok"] else None,
+        "cached_token_ratio": round(tokens["cache_read_tokens"] / prompt, 4) if prompt else None,
+        "tokens": {
+            **tokens,
+            "cache_write_tokens": tokens["cache_write_5m_tokens"] + tokens["cache_write_1h_tokens"],
+        },
+        "cost": {
+            "usd": float(row["cost_usd"] or 0),
+            "usd_without_cache": float(row["cost_without_cache_usd"] or 0),
+            "saved_usd": float(row["saved_usd"] or 0),
+        },
+    }

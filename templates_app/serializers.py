@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rest_framework import serializers
 
 from .canonical import text_problem
-from .models import LABEL_VALIDATOR, SLUG_VALIDATOR, Label, LabelMove, Template, Version
+from .models import (
+    LABEL_VALIDATOR,
+    SLUG_VALIDATOR,
+    Invocation,
+    Label,
+    LabelMove,
+    Template,
+    Version,
+)
 
 
 class StrictCharField(serializers.CharField):
@@ -195,3 +204,85 @@ class DiffOutputSerializer(serializers.Serializer):
     variables = serializers.CharField(allow_null=True)
     checkpoints = serializers.ListField(child=serializers.DictField())
     summary = serializers.CharField()
+
+
+class SendInputSerializer(RenderInputSerializer):
+    stream = serializers.BooleanField(required=False, default=False)
+    metadata = JSONObjectField(required=False, default=dict)
+
+    def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value)) > 16_384:
+            raise serializers.ValidationError("must be at most 16 KB of JSON")
+        return value
+
+
+class InvocationFilterSerializer(serializers.Serializer):
+    template = StrictCharField(required=False, max_length=100)
+    version = serializers.IntegerField(required=False, min_value=1)
+    model = StrictCharField(required=False, max_length=300)
+    status = serializers.ChoiceField(required=False, choices=Invocation.Status.values)
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)
+
+
+class InvocationOutputSerializer(serializers.ModelSerializer):
+    template = serializers.CharField(source="template.slug")
+    version = serializers.IntegerField(source="version.number")
+    usage = serializers.SerializerMethodField()
+    cost = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Invocation
+        fields = [
+            "id",
+            "created_at",
+            "template",
+            "version",
+            "label",
+            "model",
+            "provider",
+            "stream",
+            "status",
+            "usage",
+            "cost",
+            "miss",
+            "error",
+            "latency_ms",
+            "request_id",
+            "caller",
+            "checkpoints",
+            "metadata",
+            "variables",
+            "stop_reason",
+            "output_text",
+        ]
+
+    def get_usage(self, invocation: Invocation) -> dict[str, int | None]:
+        return {
+            "input_tokens": invocation.input_tokens,
+            "output_tokens": invocation.output_tokens,
+            "cache_read_tokens": invocation.cache_read_tokens,
+            "cache_write_tokens": invocation.cache_write_tokens,
+            "cache_write_5m_tokens": invocation.cache_write_5m_tokens,
+            "cache_write_1h_tokens": invocation.cache_write_1h_tokens,
+        }
+
+    def get_cost(self, invocation: Invocation) -> dict[str, float | None]:
+        values = (invocation.cost_usd, invocation.cost_without_cache_usd, invocation.saved_usd)
+        usd, without, saved = (None if v is None else float(v) for v in values)
+        return {"usd": usd, "usd_without_cache": without, "saved_usd": saved}
+
+    def get_error(self, invocation: Invocation) -> dict[str, Any] | None:
+        if invocation.status == Invocation.Status.OK:
+            return None
+        return {
+            "type": invocation.error_type,
+            "message": invocation.error_message,
+            "provider_status": invocation.provider_status,
+        }
+
+
+class StatsFilterSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(required=False)
+    until = serializers.DateTimeField(required=False)

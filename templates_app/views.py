@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+import adrf.views
+from asgiref.sync import sync_to_async
+from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
@@ -15,14 +18,20 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .auth import actor_name
 from .diffing import diff_bodies
+from .models import ApiKey
 from .pagination import Pagination
+from .sending import SendCall, send_payload, template_send, template_stream
 from .serializers import (
     DiffOutputSerializer,
+    InvocationFilterSerializer,
+    InvocationOutputSerializer,
     LabelMoveInputSerializer,
     LabelOutputSerializer,
     LintInputSerializer,
     RenderInputSerializer,
     RenderOutputSerializer,
+    SendInputSerializer,
+    StatsFilterSerializer,
     TemplateInputSerializer,
     TemplateOutputSerializer,
     TemplateUpdateSerializer,
@@ -45,6 +54,31 @@ ERROR = inline_serializer(
     },
 )
 ERRORS = {400: ERROR, 401: ERROR, 404: ERROR}
+SEND_RESULT = inline_serializer(
+    "SendResult",
+    {
+        "invocation_id": serializers.IntegerField(),
+        "template": serializers.CharField(),
+        "version": serializers.IntegerField(),
+        "label": serializers.CharField(allow_null=True),
+        "model": serializers.CharField(),
+        "provider": serializers.CharField(),
+        "output": serializers.DictField(),
+        "usage": serializers.DictField(),
+        "cost": serializers.DictField(),
+        "checkpoints": serializers.ListField(),
+        "miss": serializers.DictField(allow_null=True),
+        "latency_ms": serializers.IntegerField(),
+        "request_id": serializers.CharField(allow_null=True),
+    },
+)
+STATS = inline_serializer(
+    "TemplateStats",
+    {
+        "template": serializers.CharField(),
+        "versions": serializers.ListField(child=serializers.DictField()),
+    },
+)
 LINT_REPORT = inline_serializer(
     "LintReport",
     {
@@ -67,15 +101,23 @@ def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[st
     return serializer.validated_data
 
 
-class ApiView(APIView):
-    """Every endpoint: a write must carry a body (an empty one is not ``{}``)."""
+class RequireBodyMixin:
+    """A write must carry a body: an empty one is not ``{}``."""
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)
+        super().initial(request, *args, **kwargs)  # type: ignore[misc]
         chunked = "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower()
         length = request.META.get("CONTENT_LENGTH") or "0"
         if request.method in ("POST", "PUT", "PATCH") and length == "0" and not chunked:
             raise ParseError("request body is empty: send a JSON object")
+
+
+class ApiView(RequireBodyMixin, APIView):
+    """Every synchronous endpoint."""
+
+
+class AsyncApiView(RequireBodyMixin, adrf.views.APIView):
+    """Endpoints whose handlers are coroutines (they wait on providers)."""
 
 
 def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
@@ -222,4 +264,53 @@ class TemplateLintApi(ApiView):
             body = data["body"]
         return Response(
             services.version_lint(template=template, body=body, model=data.get("model"))
+        )
+
+
+class TemplateSendApi(AsyncApiView):
+    @extend_schema(
+        request=SendInputSerializer,
+        responses={200: SEND_RESULT, 502: ERROR, 503: ERROR, 504: ERROR, **ERRORS},
+        description="Render and send. With `stream: true` the answer is `text/event-stream`: "
+        "`delta` events ({text}), then one `done` event (the JSON below) or one `error`.",
+    )
+    async def post(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
+        template = await sync_to_async(selectors.template_get)(slug=slug)
+        data = _valid(SendInputSerializer, request.data)
+        stream = data.pop("stream")
+        call = SendCall(
+            template=template,
+            api_key=request.auth if isinstance(request.auth, ApiKey) else None,
+            caller=actor_name(request),
+            **data,
+        )
+        if stream:
+            events = await template_stream(call)
+            response = StreamingHttpResponse(events, content_type="text/event-stream")
+            response["Cache-Control"] = "no-cache"
+            response["X-Accel-Buffering"] = "no"
+            return response
+        invocation, rendered, result = await template_send(call)
+        return Response(send_payload(invocation, rendered, result))
+
+
+class InvocationListApi(ApiView):
+    @extend_schema(
+        parameters=[InvocationFilterSerializer],
+        responses={200: InvocationOutputSerializer(many=True), **ERRORS},
+    )
+    def get(self, request: Request) -> Response:
+        filters = _valid(InvocationFilterSerializer, request.query_params)
+        return _paginated(
+            request, self, selectors.invocation_list(**filters), InvocationOutputSerializer
+        )
+
+
+class TemplateStatsApi(ApiView):
+    @extend_schema(parameters=[StatsFilterSerializer], responses={200: STATS, **ERRORS})
+    def get(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        filters = _valid(StatsFilterSerializer, request.query_params)
+        return Response(
+            {"template": slug, "versions": selectors.template_stats(template=template, **filters)}
         )

@@ -29,6 +29,7 @@ def test_admin_pages_load_for_staff(staff):
         reverse("admin:templates_app_labelmove_changelist"),
         reverse("admin:templates_app_apikey_changelist"),
         reverse("admin:templates_app_apikey_add"),
+        reverse("admin:templates_app_invocation_changelist"),
     ]:
         assert staff.get(url).status_code == 200, url
 

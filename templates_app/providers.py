@@ -1,0 +1,60 @@
+"""Provider clients for this process, built from ``settings.GATEWAY``.
+
+Clients hold pooled connections bound to an event loop, so there is one set per
+running loop (one in production under uvicorn). The simulator keeps its cache
+entries in Django's cache framework, so processes sharing Redis share them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+
+from gateway.base import ProviderClient
+from gateway.registry import get_client
+
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ProviderClient]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class DjangoCacheStore:
+    """The simulator's ``CacheStore`` over a Django cache (local memory, or Redis)."""
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+
+    def get(self, key: str) -> Any | None:
+        return caches[self.alias].get(key)
+
+    def set(self, key: str, value: Any, timeout: float) -> None:
+        caches[self.alias].set(key, value, timeout)
+
+
+def gateway_config() -> dict[str, Any]:
+    """The provider settings, plus the simulator's shared store."""
+    return {**settings.GATEWAY, "SIM_STORE": DjangoCacheStore()}
+
+
+def client_for(provider: str) -> ProviderClient:
+    """This loop's client for ``provider``; ``ProviderUnavailableError`` without credentials."""
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    if provider not in per_loop:
+        per_loop[provider] = get_client(provider, gateway_config())
+    return per_loop[provider]
+
+
+async def close_clients() -> None:
+    """Close this loop's clients (shutdown, and tests that change the settings)."""
+    per_loop = _clients.pop(asyncio.get_running_loop(), {})
+    for client in per_loop.values():
+        await client.aclose()
+
+
+def forget_clients() -> None:
+    """Drop every cached client without closing it (settings changed under test)."""
+    _clients.clear()

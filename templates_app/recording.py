@@ -1,0 +1,198 @@
+"""Write the invocation of a send: usage, cost, fingerprints and the miss explanation."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+
+from gateway.cost import cost
+from gateway.errors import GatewayError
+from gateway.types import ChatRequest, Result, Usage
+
+from .canonical import block_text, canonical_json, iter_block_texts
+from .misses import Call, explain, needs_explaining
+from .models import ApiKey, Invocation
+from .rendering import render
+from .selectors import version_compiled
+from .services import Rendered
+
+HISTORY_SIZE = 200
+REDACTED = "[redacted]"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _checkpoints(rendered: Rendered) -> list[dict[str, Any]]:
+    body = version_compiled(version=rendered.version).body
+    return [
+        {**asdict(c), "block_index": spec.block_index}
+        for c, spec in zip(rendered.result.checkpoints, body.checkpoints, strict=True)
+    ]
+
+
+def _block_hashes(request: ChatRequest, prefix_end: int) -> list[list[str]]:
+    blocks = list(iter_block_texts(request))[: prefix_end + 1]
+    return [[path, _digest(text)] for path, text in blocks]
+
+
+def _stored_variables(variables: dict[str, Any]) -> dict[str, Any] | None:
+    if not settings.CACHET["LOG_VARIABLES"]:
+        return None
+    redact = set(settings.CACHET["REDACT_VARIABLES"])
+    return {name: REDACTED if name in redact else value for name, value in variables.items()}
+
+
+def _usage_fields(usage: Usage | None) -> dict[str, Any]:
+    if usage is None:
+        return {}
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_read_tokens": usage.cache_read_tokens,
+        "cache_write_5m_tokens": usage.cache_write_5m_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
+        "usage_raw": dict(usage.raw),
+    }
+
+
+def _as_call(invocation: Invocation) -> Call:
+    return Call(
+        version=invocation.version.number,
+        label=invocation.label,
+        created_at=invocation.created_at,
+        checkpoints=invocation.checkpoints,
+        block_hashes=invocation.block_hashes,
+        prefix_variable_hashes=invocation.prefix_variable_hashes,
+        invocation_id=invocation.pk,
+    )
+
+
+def _first_difference(rendered: Rendered, previous: Invocation):  # noqa: ANN202
+    """How to find the first differing character of a block: re-render the previous call
+    (renders are byte-stable) when its variables were stored in full."""
+
+    def find(_: Call, path: str) -> int | None:
+        stored = previous.variables
+        if not stored or REDACTED in stored.values():
+            return None
+        try:
+            before = render(
+                version_compiled(version=previous.version), stored, model=previous.model
+            ).request
+        except Exception:  # noqa: BLE001 - an explanation must never fail a send
+            return None
+        old, new = block_text(before, path), block_text(rendered.result.request, path)
+        if old is None or new is None:
+            return None
+        return next(
+            (i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b),
+            min(len(old), len(new)),
+        )
+
+    return find
+
+
+def _explain(rendered: Rendered, usage: Usage, call: Call) -> dict[str, Any] | None:
+    if not needs_explaining(call.checkpoints, usage.cache_read_tokens, usage.cache_write_tokens):
+        return None
+    previous = list(
+        Invocation.objects.filter(
+            template=rendered.version.template_id,
+            model=rendered.result.request.model,
+            status=Invocation.Status.OK,
+        )
+        .select_related("version")
+        .order_by("-created_at", "-id")[:HISTORY_SIZE]
+    )
+    same = next(
+        (p for p in previous if p.version_id == rendered.version.pk and p.label == call.label), None
+    )
+    finder = _first_difference(rendered, same) if same else None
+    return explain(call, [_as_call(p) for p in previous], first_difference=finder)
+
+
+def invocation_record(
+    *,
+    rendered: Rendered,
+    api_key: ApiKey | None,
+    caller: str,
+    variables: dict[str, Any],
+    metadata: dict[str, Any],
+    stream: bool,
+    status: str,
+    result: Result | None,
+    error: GatewayError | None,
+    latency_ms: int,
+    started_at: datetime,
+    partial_text: str = "",
+) -> Invocation:
+    """Store one send. Secrets never reach it: errors carry the provider's message only."""
+    render_result = rendered.result
+    request = render_result.request
+    checkpoints = _checkpoints(rendered)
+    prefix_end = checkpoints[-1]["block_index"] if checkpoints else -1
+    call = Call(
+        version=rendered.version.number,
+        label=rendered.label or "",
+        created_at=started_at,
+        checkpoints=checkpoints,
+        block_hashes=_block_hashes(request, prefix_end),
+        prefix_variable_hashes={
+            name: _digest(canonical_json(render_result.variables[name]))
+            for name in render_result.prefix_variables
+            if name in render_result.variables
+        },
+    )
+    fields: dict[str, Any] = {}
+    if result is not None:
+        priced = cost(result.usage, render_result.profile.prices)
+        fields = {
+            **_usage_fields(result.usage),
+            "cost_usd": priced.usd,
+            "cost_without_cache_usd": priced.usd_without_cache,
+            "saved_usd": priced.saved_usd,
+            "miss": _explain(rendered, result.usage, call),
+            "output_text": result.text,
+            "stop_reason": result.stop_reason or "",
+            "request_id": result.request_id or "",
+        }
+    elif error is not None:
+        fields = {
+            "error_type": error.type,
+            "error_message": str(error)[:5000],
+            "provider_status": getattr(error, "status", None),
+            "request_id": getattr(error, "request_id", None) or "",
+            "output_text": partial_text,
+        }
+    else:
+        fields = {
+            "error_type": "client_disconnected",
+            "output_text": partial_text,
+            "error_message": "the client closed the connection before the stream ended",
+        }
+    return Invocation.objects.create(
+        template_id=rendered.version.template_id,
+        version=rendered.version,
+        label=rendered.label or "",
+        model=request.model,
+        provider=request.provider,
+        stream=stream,
+        status=status,
+        api_key=api_key,
+        caller=caller,
+        checkpoints=checkpoints,
+        last_fingerprint=request.cache_key or "",
+        block_hashes=call.block_hashes,
+        prefix_variable_hashes=call.prefix_variable_hashes,
+        variables=_stored_variables(variables),
+        metadata=metadata,
+        latency_ms=latency_ms,
+        created_at=started_at,
+        **fields,
+    )

@@ -1,0 +1,248 @@
+"""Render and send: resolve the version, render, call the provider, record the invocation.
+
+``template_send`` answers once; ``template_stream`` answers as server-sent events
+(``delta`` events, then one ``done``, or one ``error``). Every send that reaches
+the provider step is recorded — success, provider error, timeout, or a client
+that went away mid-stream — with its cost and, when it paid for a cache write or
+read nothing, why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.utils import timezone
+
+from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
+from gateway.types import Result
+
+from .errors import CachetError
+from .models import ApiKey, Invocation, Template
+from .providers import client_for
+from .recording import invocation_record
+from .services import Rendered, template_render
+
+
+class SendError(CachetError):
+    """A provider failure, already recorded; reported with the provider's status and message."""
+
+    def __init__(self, error: GatewayError, invocation: Invocation) -> None:
+        super().__init__(
+            str(error),
+            details={
+                "provider": getattr(error, "provider", None),
+                "provider_status": getattr(error, "status", None),
+                "request_id": getattr(error, "request_id", None),
+                "invocation_id": invocation.pk,
+            },
+        )
+        self.status_code = error.status_code
+        self.type = error.type
+
+
+@dataclass(frozen=True)
+class SendCall:
+    """Who sends what: the caller's input to ``send``."""
+
+    template: Template
+    variables: dict[str, Any]
+    version: int | None = None
+    label: str | None = None
+    model: str | None = None
+    metadata: dict[str, Any] | None = None
+    api_key: ApiKey | None = None
+    caller: str = ""
+
+
+def _status(error: GatewayError) -> str:
+    if isinstance(error, ProviderTimeoutError):
+        return Invocation.Status.TIMEOUT
+    if isinstance(error, ProviderUnavailableError):
+        return Invocation.Status.UNAVAILABLE
+    return Invocation.Status.PROVIDER_ERROR
+
+
+async def _record(
+    call: SendCall,
+    rendered: Rendered,
+    started: Any,
+    clock: float,
+    *,
+    stream: bool,
+    status: str,
+    result: Result | None = None,
+    error: GatewayError | None = None,
+    partial_text: str = "",
+) -> Invocation:
+    return await sync_to_async(invocation_record)(
+        rendered=rendered,
+        api_key=call.api_key,
+        caller=call.caller,
+        variables=call.variables,
+        metadata=call.metadata or {},
+        stream=stream,
+        status=status,
+        result=result,
+        error=error,
+        latency_ms=round((time.perf_counter() - clock) * 1000),
+        started_at=started,
+        partial_text=partial_text,
+    )
+
+
+async def _prepare(call: SendCall) -> Rendered:
+    return await sync_to_async(template_render)(
+        template=call.template,
+        variables=call.variables,
+        version=call.version,
+        label=call.label,
+        model=call.model,
+    )
+
+
+async def template_send(call: SendCall) -> tuple[Invocation, Rendered, Result]:
+    """Render and send once. Raises ``CachetError`` (nothing sent) or ``SendError`` (recorded)."""
+    rendered = await _prepare(call)
+    started, clock = timezone.now(), time.perf_counter()
+    try:
+        result = await client_for(rendered.result.request.provider).send(rendered.result.request)
+    except GatewayError as error:
+        invocation = await _record(
+            call, rendered, started, clock, stream=False, status=_status(error), error=error
+        )
+        raise SendError(error, invocation) from None
+    invocation = await _record(
+        call, rendered, started, clock, stream=False, status=Invocation.Status.OK, result=result
+    )
+    return invocation, rendered, result
+
+
+def sse(event: str, payload: dict[str, Any]) -> bytes:
+    """One server-sent event."""
+    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    return f"event: {event}\ndata: {data}\n\n".encode()
+
+
+async def template_stream(call: SendCall) -> AsyncIterator[bytes]:
+    """Render, then return the SSE byte stream of the send.
+
+    Errors before the provider is called (bad variables, provider not configured)
+    raise here, so the caller answers with a plain JSON error instead of a stream.
+    """
+    rendered = await _prepare(call)
+    started, clock = timezone.now(), time.perf_counter()
+    try:
+        client = client_for(rendered.result.request.provider)
+    except ProviderUnavailableError as error:
+        invocation = await _record(
+            call, rendered, started, clock, stream=True, status=_status(error), error=error
+        )
+        raise SendError(error, invocation) from None
+    return _events(call, rendered, client, started, clock)
+
+
+async def _events(
+    call: SendCall, rendered: Rendered, client: Any, started: Any, clock: float
+) -> AsyncIterator[bytes]:
+    texts: list[str] = []
+    finished = False
+    try:
+        async for event in client.stream(rendered.result.request):
+            if event.type == "delta":
+                texts.append(event.text)
+                yield sse("delta", {"text": event.text})
+            elif event.type == "done" and event.result is not None:
+                invocation = await _record(
+                    call,
+                    rendered,
+                    started,
+                    clock,
+                    stream=True,
+                    status=Invocation.Status.OK,
+                    result=event.result,
+                )
+                finished = True
+                yield sse("done", send_payload(invocation, rendered, event.result))
+    except GatewayError as error:
+        invocation = await _record(
+            call,
+            rendered,
+            started,
+            clock,
+            stream=True,
+            status=_status(error),
+            error=error,
+            partial_text="".join(texts),
+        )
+        finished = True
+        yield sse(
+            "error",
+            {
+                "type": error.type,
+                "message": str(error),
+                "details": SendError(error, invocation).details,
+            },
+        )
+    finally:
+        if not finished:
+            # The client went away (or the server is stopping): keep the record anyway.
+            await asyncio.shield(
+                _record(
+                    call,
+                    rendered,
+                    started,
+                    clock,
+                    stream=True,
+                    status=Invocation.Status.CLIENT_DISCONNECTED,
+                    partial_text="".join(texts),
+                )
+            )
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def send_payload(invocation: Invocation, rendered: Rendered, result: Result) -> dict[str, Any]:
+    """The answer of a send: output, usage, cost, checkpoints, miss explanation."""
+    return {
+        "invocation_id": invocation.pk,
+        "template": rendered.version.template.slug,
+        "version": rendered.version.number,
+        "label": rendered.label,
+        "model": invocation.model,
+        "provider": invocation.provider,
+        "output": {
+            "text": result.text,
+            "tool_calls": [asdict(call) for call in result.tool_calls],
+            "stop_reason": result.stop_reason,
+        },
+        "usage": usage_payload(invocation),
+        "cost": {
+            "usd": _number(invocation.cost_usd),
+            "usd_without_cache": _number(invocation.cost_without_cache_usd),
+            "saved_usd": _number(invocation.saved_usd),
+        },
+        "checkpoints": invocation.checkpoints,
+        "miss": invocation.miss,
+        "latency_ms": invocation.latency_ms,
+        "request_id": invocation.request_id or None,
+    }
+
+
+def usage_payload(invocation: Invocation) -> dict[str, int | None]:
+    """Normalized usage of an invocation; ``None`` where the provider did not say."""
+    return {
+        "input_tokens": invocation.input_tokens,
+        "output_tokens": invocation.output_tokens,
+        "cache_read_tokens": invocation.cache_read_tokens,
+        "cache_write_tokens": invocation.cache_write_tokens,
+        "cache_write_5m_tokens": invocation.cache_write_5m_tokens,
+        "cache_write_1h_tokens": invocation.cache_write_1h_tokens,
+    }
