@@ -10,7 +10,7 @@ as is all the way to the wire.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 TTLS = ("5m", "1h")
@@ -184,3 +184,22 @@ class StreamEvent:
     type: str  # "delta" | "done"
     text: str = ""
     result: Result | None = None
+
+
+def prefix_request(request: ChatRequest, block_index: int) -> ChatRequest:
+    """``request`` cut after block ``block_index`` (in ``iter_blocks`` order): the prefix a
+    checkpoint there closes. Later messages and parts are dropped; params are kept."""
+    tools = request.tools[: block_index + 1]
+    remaining = block_index + 1 - len(tools)
+    messages: list[Message] = []
+    for message in request.messages:
+        if remaining <= 0:
+            break
+        if isinstance(message.content, tuple):
+            kept = message.content[:remaining]
+            remaining -= len(kept)
+            messages.append(replace(message, content=kept))
+        else:
+            remaining -= 1
+            messages.append(message)
+    return replace(request, tools=tools, messages=tuple(messages), cache_key=None)

@@ -119,9 +119,22 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 @admin.register(Invocation)
 class InvocationAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "template", "version", "model", "status", "input_tokens",
-                    "cache_read_tokens", "cache_write_5m_tokens", "cache_write_1h_tokens",
-                    "output_tokens", "cost_usd", "saved_usd", "miss_reason", "latency_ms"]
+    list_display = [
+        "created_at",
+        "template",
+        "version",
+        "model",
+        "status",
+        "input_tokens",
+        "cache_read_tokens",
+        "cache_write_5m_tokens",
+        "cache_write_1h_tokens",
+        "output_tokens",
+        "cost_usd",
+        "saved_usd",
+        "miss_reason",
+        "latency_ms",
+    ]
     list_filter = ["status", "provider", "model", "template", "created_at"]
     search_fields = ["request_id", "caller", "error_message"]
     date_hierarchy = "created_at"

@@ -10,7 +10,7 @@ cache cap, a per-request variable in a cached prefix, unused declarations.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from jinja2 import nodes
@@ -19,9 +19,16 @@ from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import GatewayError
 from gateway.registry import translate
 from gateway.tokens import ESTIMATE_METHOD
+from gateway.types import ChatRequest, prefix_request
 
 from .errors import CachetError
-from .rendering import CompiledBody, estimate_static, render
+from .rendering import (
+    CompiledBody,
+    checkpoint_results,
+    checkpoint_warnings,
+    estimate_static,
+    render,
+)
 from .sandbox import NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
 
 UNORDERED_METHODS = ("items", "keys", "values")
@@ -40,8 +47,13 @@ def lint(
     *,
     model: str | None = None,
     sample_variables: dict[str, Any] | None = None,
+    count_tokens: Callable[[ChatRequest], int] | None = None,
 ) -> dict[str, Any]:
-    """Lint ``compiled`` for ``model`` (default: the body's); returns the report as a dict."""
+    """Lint ``compiled`` for ``model`` (default: the body's); returns the report as a dict.
+
+    With ``count_tokens`` (the provider's count-tokens API), checkpoints rendered from
+    the sample variables are counted exactly instead of estimated.
+    """
     body = compiled.body
     errors = [
         _issue("syntax_error", e["path"], e["message"], e["line"]) for e in compiled.syntax_errors
@@ -72,13 +84,17 @@ def lint(
     else:
         errors += list(_checkpoint_rules(compiled, profile))
         if not compiled.syntax_errors:
-            _estimate(compiled, profile, sample_variables or {}, report)
+            _estimate(compiled, profile, sample_variables or {}, report, count_tokens)
     report["ok"] = not errors
     return report
 
 
 def _estimate(
-    compiled: CompiledBody, profile: ModelProfile, samples: dict[str, Any], report: dict[str, Any]
+    compiled: CompiledBody,
+    profile: ModelProfile,
+    samples: dict[str, Any],
+    report: dict[str, Any],
+    count_tokens: Callable[[ChatRequest], int] | None,
 ) -> None:
     declared = {k: v for k, v in samples.items() if k in compiled.body.variables}
     try:
@@ -95,6 +111,10 @@ def _estimate(
             report["errors"].append(
                 _issue("not_translatable", "body", f"{profile.provider} cannot take it: {exc}")
             )
+        if count_tokens is not None and checkpoints:
+            checkpoints, warnings = _exact(
+                compiled, result.request, profile, count_tokens, report
+            ) or (checkpoints, warnings)
     report["warnings"] += [w for w in warnings if w["code"] != "not_cacheable"]
     report["checkpoints"] = [
         {
@@ -108,6 +128,26 @@ def _estimate(
         }
         for c in checkpoints
     ]
+
+
+def _exact(
+    compiled: CompiledBody,
+    request: ChatRequest,
+    profile: ModelProfile,
+    count_tokens: Callable[[ChatRequest], int],
+    report: dict[str, Any],
+) -> tuple | None:
+    """Checkpoints counted by the provider; on failure the estimates stay, and say why."""
+    try:
+        counts = [
+            count_tokens(prefix_request(request, c.block_index)) for c in compiled.body.checkpoints
+        ]
+    except GatewayError as exc:
+        report["token_method"] = f"{ESTIMATE_METHOD} (exact count failed: {exc})"
+        return None
+    report["token_method"] = f"exact: {profile.provider} count-tokens API"
+    checkpoints = checkpoint_results(compiled.body, request, profile, counts)
+    return checkpoints, checkpoint_warnings(compiled, checkpoints, profile)
 
 
 def _checkpoint_rules(compiled: CompiledBody, profile: ModelProfile) -> Iterator[dict[str, Any]]:

@@ -287,7 +287,7 @@ def render(
         _assign(data, path, text)
     request = to_request(data, model=profile.model)
     _check_images(request, version)
-    checkpoints = _checkpoint_results(compiled.body, request, profile)
+    checkpoints = checkpoint_results(compiled.body, request, profile)
     if checkpoints:
         request = replace(request, cache_key=checkpoints[-1].fingerprint)
     return RenderResult(
@@ -296,7 +296,7 @@ def render(
         checkpoints=checkpoints,
         prefix_variables=compiled.prefix_variables,
         suffix_variables=compiled.suffix_variables,
-        warnings=tuple(_warnings(compiled, checkpoints, profile)),
+        warnings=tuple(checkpoint_warnings(compiled, checkpoints, profile)),
         variables=context,
     )
 
@@ -316,20 +316,28 @@ def _check_images(request: ChatRequest, version: int | None) -> None:
                 raise RenderError(str(exc), path=path, version=version) from None
 
 
-def _checkpoint_results(body: Body, request: ChatRequest, profile: ModelProfile) -> tuple:
+def checkpoint_results(
+    body: Body, request: ChatRequest, profile: ModelProfile, prefix_tokens: list[int] | None = None
+) -> tuple[CheckpointResult, ...]:
+    """Each checkpoint's fingerprint, prefix tokens and status.
+
+    ``prefix_tokens`` (one per checkpoint) replaces the offline estimate when exact
+    counts are known.
+    """
     prints = fingerprints(request, [c.path for c in body.checkpoints])
-    tokens = block_tokens(request)
+    if prefix_tokens is None:
+        tokens = block_tokens(request)
+        prefix_tokens = [sum(tokens[: c.block_index + 1]) for c in body.checkpoints]
     results = []
-    for checkpoint in body.checkpoints:
-        prefix_tokens = sum(tokens[: checkpoint.block_index + 1])
+    for checkpoint, count in zip(body.checkpoints, prefix_tokens, strict=True):
         if (
             checkpoint.section not in profile.cacheable_fields
             or checkpoint.ordinal > profile.max_checkpoints
         ):
             status = "not_cacheable"
-        elif prefix_tokens < profile.min_tokens:
+        elif count < profile.min_tokens:
             status = "below_minimum"
-        elif profile.max_cacheable_tokens and prefix_tokens > profile.max_cacheable_tokens:
+        elif profile.max_cacheable_tokens and count > profile.max_cacheable_tokens:
             status = "over_cache_limit"
         else:
             status = "will_cache"
@@ -340,7 +348,7 @@ def _checkpoint_results(body: Body, request: ChatRequest, profile: ModelProfile)
                 section=checkpoint.section,
                 ttl=checkpoint.ttl,
                 fingerprint=prints[checkpoint.path],
-                tokens=prefix_tokens,
+                tokens=count,
                 min_tokens=profile.min_tokens,
                 status=status,
             )
@@ -348,7 +356,9 @@ def _checkpoint_results(body: Body, request: ChatRequest, profile: ModelProfile)
     return tuple(results)
 
 
-def _warnings(compiled: CompiledBody, checkpoints: tuple, profile: ModelProfile) -> list[dict]:
+def checkpoint_warnings(
+    compiled: CompiledBody, checkpoints: tuple, profile: ModelProfile
+) -> list[dict]:
     warnings = []
     for c in checkpoints:
         prefix = f"checkpoint {c.ordinal} closes a prefix of about {c.tokens:,} tokens"
@@ -386,8 +396,8 @@ def estimate_static(compiled: CompiledBody, profile: ModelProfile) -> tuple[tupl
     for path, ast in compiled.asts.items():
         _assign(data, path, _static_text(ast))
     request = to_request(data, model=profile.model)
-    checkpoints = _checkpoint_results(compiled.body, request, profile)
-    return checkpoints, _warnings(compiled, checkpoints, profile)
+    checkpoints = checkpoint_results(compiled.body, request, profile)
+    return checkpoints, checkpoint_warnings(compiled, checkpoints, profile)
 
 
 def compiled_for(digest: str, load: Any) -> CompiledBody:

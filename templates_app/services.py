@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from gateway.registry import translate
-from gateway.types import ChatRequest
+from gateway.errors import GatewayError
+from gateway.registry import client_class, provider_of, translate
+from gateway.types import ChatRequest, Message
 
 from .errors import CachetError, ConflictError, LintError
 from .lint import lint
 from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, LabelMove, Template, Version
-from .rendering import RenderResult, body_text, compile_body, render
+from .providers import gateway_config
+from .rendering import CompiledBody, RenderResult, body_text, compile_body, render
 from .selectors import LATEST, version_compiled, version_get, version_resolve
 
 
@@ -47,26 +51,48 @@ def template_update(*, template: Template, **fields: Any) -> Template:
 
 
 def version_lint(*, template: Template, body: Any, model: str | None = None) -> dict[str, Any]:
-    """Lint a body (not stored) with the template's sample variables. Raises ``BodyError``."""
+    """Lint a body (not stored) with the template's sample variables. Raises ``BodyError``.
+
+    When the model's provider can count tokens and is configured, checkpoints are
+    counted exactly.
+    """
     compiled = compile_body(body)
-    return lint(compiled, model=model, sample_variables=template.sample_variables)
+    target = model or compiled.body.model
+    return lint(
+        compiled,
+        model=model,
+        sample_variables=template.sample_variables,
+        count_tokens=exact_counter(target),
+    )
 
 
-@transaction.atomic
 def version_create(
     *, template: Template, body: Any, message: str = "", author: str = ""
 ) -> Version:
     """Validate, lint and store a new version numbered after the last one.
 
     Raises ``BodyError`` for a malformed body and ``LintError`` (with the report)
-    when lint finds errors. Numbers are allocated under a row lock, so concurrent
+    when lint finds errors. Lint (which may call the provider to count tokens) runs
+    before the transaction; numbers are allocated under a row lock, so concurrent
     creations get consecutive numbers with no gaps or duplicates.
     """
-    compiled = compile_body(body)
-    report = lint(compiled, sample_variables=template.sample_variables)
+    report = version_lint(template=template, body=body)
     if not report["ok"]:
         first = report["errors"][0]
         raise LintError(f"{first['path']}: {first['message']}", details=report)
+    return _version_store(
+        template=template,
+        compiled=compile_body(body),
+        message=message,
+        author=author,
+        report=report,
+    )
+
+
+@transaction.atomic
+def _version_store(
+    *, template: Template, compiled: CompiledBody, message: str, author: str, report: dict[str, Any]
+) -> Version:
     Template.objects.filter(pk=template.pk).update(version_count=F("version_count") + 1)
     number = Template.objects.values_list("version_count", flat=True).get(pk=template.pk)
     return Version.objects.create(
@@ -78,6 +104,32 @@ def version_create(
         author=author,
         lint=report,
     )
+
+
+def exact_counter(model: str) -> Callable[[ChatRequest], int] | None:
+    """The provider's token counter for ``model``, when it has one and is configured."""
+    try:
+        cls = client_class(provider_of(model))
+        if not hasattr(cls, "count_tokens"):
+            return None
+        cls.from_config(gateway_config())  # credentials present?
+    except GatewayError:
+        return None
+
+    async def count(request: ChatRequest) -> int:
+        client = cls.from_config(gateway_config())
+        try:
+            if request.conversation:
+                return await client.count_tokens(request)
+            # The count API needs a message: count one, then take it away again.
+            probe = Message("user", ".")
+            full = await client.count_tokens(replace(request, messages=(*request.messages, probe)))
+            alone = await client.count_tokens(replace(request, tools=(), messages=(probe,)))
+            return full - alone
+        finally:
+            await client.aclose()
+
+    return async_to_sync(count)
 
 
 @transaction.atomic

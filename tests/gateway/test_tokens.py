@@ -28,3 +28,21 @@ def test_block_tokens_follow_the_prefix_order():
     assert len(counts) == 3
     assert counts[1:] == [100, 2]
     assert counts[0] > 10
+
+
+def test_prefix_request_keeps_exactly_the_blocks_up_to_the_checkpoint():
+    from gateway.types import iter_blocks, prefix_request
+
+    request = ChatRequest(
+        model="sim/claude-sonnet-4-5",
+        tools=(Tool("t", "d", {}),),
+        messages=(
+            Message("system", (Part("text", text="a"), Part("text", text="b"))),
+            Message("user", "question"),
+            Message("assistant", "answer"),
+        ),
+    )
+    paths = [block.path for block in iter_blocks(request)]
+    for index in range(len(paths)):
+        cut = prefix_request(request, index)
+        assert [block.path for block in iter_blocks(cut)] == paths[: index + 1]

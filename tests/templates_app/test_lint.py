@@ -184,3 +184,29 @@ def test_checkpoints_on_a_model_without_prompt_caching_are_errors():
     report = report_for(make_body(), model="bedrock/anthropic.claude-3-haiku-20240307-v1:0")
     assert "too_many_checkpoints" in codes(report["errors"])
     assert "checkpoint_not_cacheable" in codes(report["errors"])
+
+
+def test_exact_counts_replace_estimates_when_the_provider_counts():
+    seen = []
+
+    def count(request):
+        seen.append(request)
+        return 5000
+
+    report = report_for(make_body(), samples={**SAMPLES, "document": "short"}, count_tokens=count)
+    assert report["token_method"] == "exact: sim count-tokens API"
+    assert [c["tokens"] for c in report["checkpoints"]] == [5000]
+    assert report["checkpoints"][0]["status"] == "will_cache" and report["warnings"] == []
+    [prefix] = seen
+    assert len(prefix.messages) == 1 and prefix.messages[0].role == "system"
+
+
+def test_a_failed_exact_count_keeps_the_estimate_and_says_why():
+    from gateway.errors import ProviderConnectionError
+
+    def count(request):
+        raise ProviderConnectionError("anthropic", "connection refused")
+
+    report = report_for(make_body(), count_tokens=count)
+    assert "exact count failed" in report["token_method"]
+    assert report["checkpoints"][0]["tokens"] > 1024
