@@ -186,6 +186,7 @@ def template_render(
 ) -> Rendered:
     """Resolve the version, render it and translate it for the model's provider. Sends nothing."""
     resolved, label_name = version_resolve(template=template, version=version, label=label)
+    resolved.template = template  # loaded already; async callers must not fetch it lazily
     compiled = version_compiled(version=resolved)
     result = render(compiled, variables, model=model, version=resolved.number)
     return Rendered(resolved, label_name, result, wire_request(result.request))

@@ -136,6 +136,17 @@ def test_streaming_send_gives_deltas_then_one_done_with_usage_and_cost(api_key, 
 
 
 @pytest.mark.django_db(transaction=True)
+def test_send_through_a_label_in_the_real_event_loop(api_key, template):
+    from templates_app import services
+
+    services.label_move(template=template, label="production", version=1)
+    response = call_asgi("POST", "/api/v1/templates/doc-qa/send", {"variables": VALUES},
+                         headers=bearer(api_key))
+    assert response.status == 200, response.body
+    assert (response.json()["label"], response.json()["template"]) == ("production", "doc-qa")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_client_gone_mid_stream_is_recorded(api_key, template, settings):
     settings.GATEWAY = {**settings.GATEWAY, "SIM_STREAM_DELAY": 0.3}
     response = call_asgi(
