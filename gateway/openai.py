@@ -1,18 +1,47 @@
-"""OpenAI Chat Completions (and compatible servers): pure translation to the wire body.
+"""OpenAI Chat Completions (and compatible servers): translation, parsing and the client.
 
 OpenAI caches prefixes automatically, so every ``cache_control`` marker is removed and
 the request's cache key is sent as ``prompt_cache_key`` to keep one prefix on one route.
+``prompt_tokens`` includes cached and written tokens; ``from_openai`` subtracts them so
+``Usage.input_tokens`` counts only uncached input. Local servers (vLLM, llama.cpp, Ollama)
+may leave the cached-token field out: that is reported as unknown (``None``), never 0.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
-from gateway.types import ChatRequest, Message, Part, Tool, ToolCall
-from gateway.wire import plain
+import httpx
 
+from gateway.errors import (
+    AuthenticationError,
+    BadRequestError,
+    GatewayError,
+    MalformedResponseError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+)
+from gateway.retry import MAX_ATTEMPTS, parse_retry_after, with_retries
+from gateway.sse import iter_sse
+from gateway.types import ChatRequest, Message, Part, Result, StreamEvent, Tool, ToolCall, Usage
+from gateway.wire import dumps, plain
+
+PROVIDER = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 600.0
+EXCERPT_CHARS = 200
 
 _PARAMS = (
     ("max_tokens", "max_completion_tokens"),
@@ -75,3 +104,318 @@ def _options(params: Mapping[str, Any]) -> dict[str, Any]:
         for source, target in _PARAMS
         if params.get(source) is not None
     }
+
+
+def from_openai(body: Mapping[str, Any]) -> Result:
+    """The normalized result of a Chat Completions body; raises MalformedResponseError."""
+    choices = _get(_object(body, "the response"), "choices", list, required=True)
+    if not choices:
+        raise _malformed("the response has no choices")
+    choice = _object(choices[0], "choices[0]")
+    message = _get(choice, "message", Mapping, required=True)
+    return Result(
+        text=_get(message, "content", str) or "",
+        tool_calls=tuple(_read_tool_call(call) for call in _get(message, "tool_calls", list) or []),
+        stop_reason=_get(choice, "finish_reason", str),
+        usage=_usage(body.get("usage")),
+        model=_get(body, "model", str),
+    )
+
+
+def _usage(usage: Any) -> Usage:
+    """Normalized usage: uncached input is ``prompt_tokens`` minus cached and written tokens."""
+    if usage is None:
+        return Usage()
+    usage = _object(usage, "usage")
+    details = _object(usage.get("prompt_tokens_details") or {}, "prompt_tokens_details")
+    prompt = _count(usage, "prompt_tokens")
+    cached = _count(details, "cached_tokens")
+    written = _count(details, "cache_write_tokens")
+    uncached = None if prompt is None else prompt - (cached or 0) - (written or 0)
+    if uncached is not None and uncached < 0:
+        raise _malformed(f"usage counts more cached than prompt tokens: {plain(usage)}")
+    return Usage(
+        input_tokens=uncached,
+        output_tokens=_count(usage, "completion_tokens"),
+        cache_read_tokens=cached,
+        cache_write_5m_tokens=written,  # OpenAI has no TTL split
+        raw=plain(usage),
+    )
+
+
+def _read_tool_call(call: Any) -> ToolCall:
+    call_id = _get(_object(call, "a tool call"), "id", str, required=True)
+    function = _get(call, "function", Mapping, required=True)
+    name = _get(function, "name", str, required=True)
+    return ToolCall(call_id, name, _get(function, "arguments", str, required=True))
+
+
+def _malformed(message: str) -> MalformedResponseError:
+    return MalformedResponseError(PROVIDER, None, message)
+
+
+def _object(value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise _malformed(f"{what} is not an object")
+    return value
+
+
+def _get(mapping: Mapping[str, Any], key: str, kind: type, *, required: bool = False) -> Any:
+    """``mapping[key]`` if it is a ``kind``, None if absent; else MalformedResponseError."""
+    value = mapping.get(key)
+    if value is None and required:
+        raise _malformed(f"{key!r} is missing")
+    if value is not None and not isinstance(value, kind):
+        raise _malformed(f"{key!r} has the wrong type: {type(value).__name__}")
+    return value
+
+
+def _count(mapping: Mapping[str, Any], key: str) -> int | None:
+    value = mapping.get(key)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+        return value
+    raise _malformed(f"{key!r} is not a token count: {value!r}")
+
+
+class _Assembly:
+    """Builds one Result from the ``data`` of ``chat.completion.chunk`` events, in order."""
+
+    def __init__(self, request_id: str | None) -> None:
+        self.request_id = request_id
+        self.text: list[str] = []
+        self.calls: dict[int, dict[str, str]] = {}
+        self.stop_reason: str | None = None
+        self.model: str | None = None
+        self.usage = Usage()  # unknown unless a chunk carries usage
+
+    def add(self, data: str) -> str:
+        """Take in one chunk and return its text delta ("" when it has none)."""
+        try:
+            chunk = _object(json.loads(data), "a stream chunk")
+        except ValueError as exc:
+            raise _malformed(f"a stream event is not JSON: {data[:EXCERPT_CHARS]!r}") from exc
+        if chunk.get("error") is not None:
+            message = _error_text(chunk, b"")
+            raise StreamInterruptedError(PROVIDER, None, message, self.request_id)
+        self.model = _get(chunk, "model", str) or self.model
+        if chunk.get("usage") is not None:
+            self.usage = _usage(chunk["usage"])
+        choice = _object((_get(chunk, "choices", list) or [{}])[0], "choices[0]")
+        self.stop_reason = _get(choice, "finish_reason", str) or self.stop_reason
+        delta = _get(choice, "delta", Mapping) or {}
+        for position, fragment in enumerate(_get(delta, "tool_calls", list) or []):
+            self._merge(position, _object(fragment, "a tool call fragment"))
+        text = _get(delta, "content", str) or ""
+        self.text.append(text)
+        return text
+
+    def _merge(self, position: int, fragment: Mapping[str, Any]) -> None:
+        """The first fragment of a call names it; later ones append to its arguments."""
+        index = _get(fragment, "index", int)
+        empty = {"id": "", "name": "", "arguments": ""}
+        call = self.calls.setdefault(position if index is None else index, empty)
+        function = _get(fragment, "function", Mapping) or {}
+        call["id"] = _get(fragment, "id", str) or call["id"]
+        call["name"] = _get(function, "name", str) or call["name"]
+        call["arguments"] += _get(function, "arguments", str) or ""
+
+    def result(self) -> Result:
+        """The assembled result; raises MalformedResponseError for a call without id or name."""
+        calls = [self.calls[index] for index in sorted(self.calls)]
+        if any(not call["id"] or not call["name"] for call in calls):
+            raise _malformed("a streamed tool call has no id or no name")
+        return Result(
+            text="".join(self.text),
+            tool_calls=tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in calls),
+            stop_reason=self.stop_reason,
+            usage=self.usage,
+            model=self.model,
+            request_id=self.request_id,
+        )
+
+
+_STATUS_ERRORS: dict[int, type[ProviderError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: AuthenticationError,
+    404: BadRequestError,
+    422: BadRequestError,
+    429: RateLimitError,
+}
+_KEY_PATTERN = re.compile(r"sk-[\w*.-]+")
+
+
+def _status_error(response: httpx.Response, api_key: str | None) -> ProviderError:
+    """The gateway error for a non-2xx answer, with the provider's own message."""
+    status = response.status_code
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    error = _STATUS_ERRORS.get(status, ServerError if status >= 500 else ProviderError)
+    return error(
+        PROVIDER,
+        status,
+        _error_text(body, response.content, api_key),
+        response.headers.get("x-request-id"),
+        retry_after=_retry_after(response.headers) if status == 429 else None,
+    )
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """Seconds to wait: ``retry-after-ms`` (OpenAI's finer header) wins over ``retry-after``."""
+    milliseconds = parse_retry_after(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
+    return parse_retry_after(headers.get("retry-after"))
+
+
+def _error_text(body: Any, content: bytes, api_key: str | None = None) -> str:
+    """``error.message`` (OpenAI, vLLM, llama.cpp, Ollama shapes), else a short excerpt."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, Mapping):
+        error = error.get("message")
+    if not isinstance(error, str) and isinstance(body, Mapping):
+        error = body.get("message")  # older vLLM: {"object": "error", "message": ...}
+    if not isinstance(error, str) or not error:
+        error = " ".join(content.decode("utf-8", "replace").split())[:EXCERPT_CHARS]
+    return _redact(error, api_key) or "(empty body)"
+
+
+def _redact(text: str, api_key: str | None) -> str:
+    # OpenAI echoes a masked key in 401 messages ("Incorrect API key provided: sk-...").
+    if api_key:
+        text = text.replace(api_key, "***")
+    return _KEY_PATTERN.sub("sk-***", text)
+
+
+class OpenAIClient:
+    """Chat Completions over one pooled httpx client; ``api_key`` is None for local servers."""
+
+    name = PROVIDER
+    translate = staticmethod(to_openai)
+
+    def __init__(
+        self,
+        api_key: str | None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_attempts: int = MAX_ATTEMPTS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._api_key = api_key
+        self._timeout = timeout
+        self._attempts = max_attempts
+        self._sleep = sleep
+        self._headers = {"content-type": "application/json"}
+        if api_key:
+            self._headers["authorization"] = f"Bearer {api_key}"
+        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=connect_timeout))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> OpenAIClient:
+        """The client for the ``GATEWAY`` settings; ProviderUnavailableError without a key.
+
+        A key is required only for OpenAI's own hosts: local servers need none.
+        """
+        base_url = config.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        api_key = config.get("OPENAI_API_KEY") or None
+        host = httpx.URL(base_url).host
+        if api_key is None and (host == "openai.com" or host.endswith(".openai.com")):
+            raise ProviderUnavailableError(PROVIDER, "OPENAI_API_KEY is not set")
+        return cls(
+            api_key,
+            base_url=base_url,
+            connect_timeout=float(config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT),
+            timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
+            max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
+        )
+
+    async def send(self, request: ChatRequest) -> Result:
+        """One completion, retried on 429, 5xx and connection errors; never on a timeout."""
+        response = await self._retrying(dumps(to_openai(request)))
+        request_id = response.headers.get("x-request-id")
+        try:
+            await response.aread()
+        except httpx.HTTPError as exc:
+            raise self._read_error(exc, request_id) from exc
+        finally:
+            await response.aclose()
+        try:
+            result = from_openai(response.json())
+        except (ValueError, MalformedResponseError) as exc:
+            detail = getattr(exc, "message", None) or "the body is not JSON"
+            raise MalformedResponseError(
+                PROVIDER, response.status_code, detail, request_id
+            ) from exc
+        return replace(result, request_id=request_id)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Text ``delta`` events, then one ``done``; only the opening request is retried.
+
+        Raises StreamInterruptedError if the stream breaks or ends before ``data: [DONE]``.
+        """
+        payload = {**to_openai(request), "stream": True, "stream_options": {"include_usage": True}}
+        response = await self._retrying(dumps(payload))
+        assembly = _Assembly(response.headers.get("x-request-id"))
+        try:
+            async with contextlib.aclosing(iter_sse(response.aiter_lines())) as events:
+                async for _, data in events:
+                    if data == "[DONE]":
+                        yield StreamEvent("done", result=assembly.result())
+                        return
+                    text = assembly.add(data)
+                    if text:
+                        yield StreamEvent("delta", text=text)
+        except httpx.HTTPError as exc:
+            raise self._read_error(exc, assembly.request_id) from exc
+        finally:
+            await response.aclose()
+        detail = "the stream ended before [DONE]"
+        raise StreamInterruptedError(PROVIDER, None, detail, assembly.request_id)
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._client.aclose()
+
+    async def _retrying(self, body: bytes) -> httpx.Response:
+        return await with_retries(
+            lambda: self._open(body), attempts=self._attempts, sleep=self._sleep
+        )
+
+    async def _open(self, body: bytes) -> httpx.Response:
+        """POST once: the open 2xx response, whose body is still to read, or a gateway error."""
+        request = self._client.build_request("POST", self._url, content=body, headers=self._headers)
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        if response.is_success:
+            return response
+        try:
+            await response.aread()
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        finally:
+            await response.aclose()
+        raise _status_error(response, self._api_key)
+
+    def _read_error(self, exc: httpx.HTTPError, request_id: str | None) -> GatewayError:
+        # A break after the status line is not retried: the call may already be billed.
+        if isinstance(exc, httpx.TimeoutException):
+            return self._transport_error(exc)
+        detail = f"the connection broke while reading the answer ({type(exc).__name__})"
+        return StreamInterruptedError(PROVIDER, None, detail, request_id)
+
+    def _transport_error(self, exc: httpx.HTTPError) -> GatewayError:
+        # A connect timeout sent nothing, so it is a (retried) connection error; read
+        # timeouts are not retried: the provider may already have billed the call.
+        if isinstance(exc, httpx.ConnectTimeout):
+            return ProviderConnectionError(PROVIDER, "connecting timed out")
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderTimeoutError(PROVIDER, f"no answer within {self._timeout:g} s")
+        detail = _redact(str(exc), self._api_key)[:EXCERPT_CHARS] or type(exc).__name__
+        return ProviderConnectionError(PROVIDER, f"could not reach the server: {detail}")
