@@ -1,19 +1,74 @@
-"""Anthropic Messages API: pure translation of a ChatRequest to the wire body."""
+"""Anthropic Messages API: pure translation both ways, and the httpx client."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gateway.types import CacheControl, ChatRequest, Message, Part, Tool, ToolCall
-from gateway.wire import DEFAULT_MAX_TOKENS, image_url, parse_data_url, plain, tool_input
+import httpx
 
+from gateway.errors import (
+    AuthenticationError,
+    BadRequestError,
+    GatewayError,
+    MalformedResponseError,
+    OverloadedError,
+    ProviderConnectionError,
+    ProviderError,
+    ProviderTimeoutError,
+    ProviderUnavailableError,
+    RateLimitError,
+    ServerError,
+    StreamInterruptedError,
+)
+from gateway.retry import MAX_ATTEMPTS, parse_retry_after, with_retries
+from gateway.sse import iter_lines, iter_sse
+from gateway.types import (
+    CacheControl,
+    ChatRequest,
+    Message,
+    Part,
+    Result,
+    StreamEvent,
+    Tool,
+    ToolCall,
+    Usage,
+)
+from gateway.wire import DEFAULT_MAX_TOKENS, dumps, image_url, parse_data_url, plain, tool_input
+
+PROVIDER = "anthropic"
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 600.0
 
 _TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "any"}
 _SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
+_COUNT_KEYS = ("model", "tools", "system", "messages", "tool_choice")
+_USAGE_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+# The HTTP status Anthropic pairs with each error type, for errors sent mid-stream.
+_ERROR_STATUS = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+_EXCERPT_CHARS = 200
 
 
 def to_anthropic(request: ChatRequest) -> dict[str, Any]:
@@ -146,3 +201,358 @@ def _options(params: Mapping[str, Any]) -> dict[str, Any]:
     if params.get("tool_choice") is not None:
         options["tool_choice"] = _tool_choice(params["tool_choice"])
     return options
+
+
+def from_anthropic(body: Any, *, request_id: str | None = None, status: int | None = 200) -> Result:
+    """The normalized result of a Messages response body.
+
+    Raises ``MalformedResponseError`` (carrying ``status``, the HTTP status it came
+    with) when ``body`` is not a Messages response. Unknown block types are skipped.
+    """
+    content = body.get("content") if isinstance(body, Mapping) else None
+    usage = body.get("usage") if isinstance(body, Mapping) else None
+    if not isinstance(content, list) or not isinstance(usage, Mapping):
+        raise _malformed(status, "the body is not a Messages response (no content or usage)")
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for block in content:
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        if kind == "text":
+            texts.append(_get(block, "text", str, status, required=True))
+        elif kind == "tool_use":
+            arguments = _get(block, "input", dict, status, required=True)
+            arguments = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+            name = _get(block, "name", str, status, required=True)
+            calls.append(ToolCall(_get(block, "id", str, status, required=True), name, arguments))
+        elif kind is None:
+            raise _malformed(status, "a content block has no type")
+    return Result(
+        text="".join(texts),
+        tool_calls=tuple(calls),
+        stop_reason=_get(body, "stop_reason", str, status),
+        usage=_usage(usage, status),
+        model=_get(body, "model", str, status),
+        request_id=request_id,
+    )
+
+
+def _usage(usage: Mapping[str, Any], status: int | None) -> Usage:
+    """Normalized usage; a field the body lacks stays None (unknown, not 0).
+
+    ``cache_creation_input_tokens`` is the authoritative write total; the
+    ``cache_creation`` breakdown only says how much of it was written for 1h. Without
+    a breakdown every write counts as 5m, the default TTL.
+    """
+    counts = {key: _get(usage, key, int, status) for key in _USAGE_COUNTS}
+    written = counts["cache_creation_input_tokens"]
+    five_minutes = one_hour = None
+    breakdown = _get(usage, "cache_creation", dict, status)
+    if breakdown is not None:
+        five_minutes = _get(breakdown, "ephemeral_5m_input_tokens", int, status) or 0
+        one_hour = _get(breakdown, "ephemeral_1h_input_tokens", int, status) or 0
+    if written is not None and (five_minutes or 0) + (one_hour or 0) != written:
+        one_hour = min(one_hour or 0, written)
+        five_minutes = written - one_hour
+    return Usage(
+        input_tokens=counts["input_tokens"],
+        output_tokens=counts["output_tokens"],
+        cache_read_tokens=counts["cache_read_input_tokens"],
+        cache_write_5m_tokens=five_minutes,
+        cache_write_1h_tokens=one_hour,
+        raw=plain(usage),
+    )
+
+
+def _get(
+    mapping: Mapping[str, Any], key: str, kind: type, status: int | None, *, required: bool = False
+) -> Any:
+    """``mapping[key]`` if it is a ``kind`` (None if absent and optional), else malformed."""
+    value = mapping.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _malformed(status, f"{key!r} should be {kind.__name__}, not {type(value).__name__}")
+    return value
+
+
+def _malformed(status: int | None, message: str) -> MalformedResponseError:
+    return MalformedResponseError(PROVIDER, status, message)
+
+
+def _status_error(
+    status: int | None, message: str, request_id: str | None, retry_after: float | None
+) -> ProviderError:
+    """The error for an HTTP status (or the status an error event's type stands for)."""
+    kind: type[ProviderError] = ProviderError
+    if status in (401, 403):
+        kind = AuthenticationError
+    elif status == 429:
+        kind = RateLimitError
+    elif status == 529:
+        kind = OverloadedError
+    elif status in (400, 404, 413, 422):
+        kind = BadRequestError
+    elif status is not None and 500 <= status < 600:
+        kind = ServerError
+    return kind(PROVIDER, status, message, request_id, retry_after=retry_after)
+
+
+def _error_details(body: bytes) -> tuple[str, str | None]:
+    """The provider's ``error.message`` and ``request_id``, or an excerpt of a non-JSON body."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    error = payload.get("error") if isinstance(payload, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    request_id = payload.get("request_id") if isinstance(payload, dict) else None
+    if not isinstance(message, str) or not message:
+        message = _excerpt(body)
+    return message, request_id if isinstance(request_id, str) else None
+
+
+def _excerpt(body: bytes) -> str:
+    text = " ".join(body.decode("utf-8", "replace").split())
+    if len(text) > _EXCERPT_CHARS:
+        return text[:_EXCERPT_CHARS] + "..."
+    return text or "(empty body)"
+
+
+class _MessageBuilder:
+    """Rebuilds the Messages response body from stream events, for ``from_anthropic``.
+
+    Events out of protocol raise KeyError, TypeError or AttributeError; a stream
+    without ``message_start`` leaves a body that ``from_anthropic`` rejects.
+    """
+
+    def __init__(self) -> None:
+        self.message: dict[str, Any] = {}
+        self.blocks: dict[int, dict[str, Any]] = {}
+        self.partial_json: dict[int, str] = {}
+        self.stopped = False
+
+    def apply(self, kind: str, event: Mapping[str, Any]) -> str:
+        """Apply one event; return the text it adds ("" for none)."""
+        if kind == "message_start":
+            self.message = {**event["message"], "usage": dict(event["message"]["usage"])}
+        elif kind == "content_block_start":
+            self.blocks[event["index"]] = dict(event["content_block"])
+        elif kind == "content_block_delta":
+            return self._delta(event["index"], event["delta"])
+        elif kind == "message_delta":
+            self.message.update(event.get("delta") or {})
+            # Counters are cumulative: the latest value of each one replaces the earlier.
+            usage = {k: v for k, v in (event.get("usage") or {}).items() if v is not None}
+            self.message["usage"].update(usage)
+        elif kind == "message_stop":
+            self.stopped = True
+        return ""
+
+    def _delta(self, index: int, delta: Mapping[str, Any]) -> str:
+        block = self.blocks[index]
+        if delta["type"] == "text_delta":
+            block["text"] = block.get("text", "") + delta["text"]
+            return str(delta["text"])
+        if delta["type"] == "input_json_delta":
+            self.partial_json[index] = self.partial_json.get(index, "") + delta["partial_json"]
+        return ""
+
+    def body(self) -> dict[str, Any]:
+        """The assembled body, tool inputs decoded from their JSON fragments (ValueError)."""
+        for index, fragments in self.partial_json.items():
+            if fragments:
+                self.blocks[index]["input"] = json.loads(fragments)
+        return {**self.message, "content": [self.blocks[i] for i in sorted(self.blocks)]}
+
+
+class AnthropicClient:
+    """The Messages API over one pooled httpx client; raises ``gateway.errors`` only."""
+
+    name = PROVIDER
+    translate = staticmethod(to_anthropic)
+
+    def __init__(
+        self,
+        api_key: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        timeout: float = DEFAULT_TIMEOUT,
+        max_attempts: int = MAX_ATTEMPTS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._api_key = api_key
+        self._connect_timeout = connect_timeout
+        self._timeout = timeout
+        self._attempts = max_attempts
+        self._sleep = sleep
+        headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
+        headers["content-type"] = "application/json"
+        timeouts = httpx.Timeout(timeout, connect=connect_timeout)
+        self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeouts)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> AnthropicClient:
+        """A client from the ``GATEWAY`` settings; ProviderUnavailableError without a key."""
+        api_key = config.get("ANTHROPIC_API_KEY")
+        if not api_key:
+            raise ProviderUnavailableError(PROVIDER, "ANTHROPIC_API_KEY is not set")
+        return cls(
+            api_key,
+            base_url=config.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL,
+            connect_timeout=float(config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT),
+            timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
+            max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
+        )
+
+    async def send(self, request: ChatRequest) -> Result:
+        """One Messages call, retried on 429, 529, other 5xx and connection errors."""
+        response = await self._call("/v1/messages", to_anthropic(request))
+        request_id = response.headers.get("request-id")
+        return from_anthropic(
+            self._json(response), request_id=request_id, status=response.status_code
+        )
+
+    async def count_tokens(self, request: ChatRequest) -> int:
+        """The provider's estimate of the input tokens of ``request`` (caching ignored)."""
+        payload = {k: v for k, v in to_anthropic(request).items() if k in _COUNT_KEYS}
+        response = await self._call("/v1/messages/count_tokens", payload)
+        body = self._json(response)
+        if not isinstance(body, dict):
+            raise _malformed(response.status_code, "the count_tokens answer is not an object")
+        return int(_get(body, "input_tokens", int, response.status_code, required=True))
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Text ``delta`` events, then one ``done``; only the opening request is retried."""
+        payload = {**to_anthropic(request), "stream": True}
+        response = await with_retries(
+            lambda: self._open("/v1/messages", payload), attempts=self._attempts, sleep=self._sleep
+        )
+        try:
+            if not response.headers.get("content-type", "").startswith("text/event-stream"):
+                excerpt = _excerpt(await self._read(response))
+                raise _malformed(response.status_code, self._redact(f"not a stream: {excerpt}"))
+            async for event in self._stream_events(response):
+                yield event
+        finally:
+            await response.aclose()
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._http.aclose()
+
+    async def _stream_events(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
+        builder = _MessageBuilder()
+        request_id = response.headers.get("request-id")
+        async with contextlib.aclosing(self._events(response)) as events:
+            async for kind, event in events:
+                if kind == "error":
+                    raise self._event_error(event, request_id)
+                try:
+                    text = builder.apply(kind, event)
+                except (KeyError, TypeError, AttributeError) as exc:
+                    raise _malformed(200, f"unexpected {kind} event ({exc!r})") from exc
+                if text:
+                    yield StreamEvent("delta", text=text)
+                if builder.stopped:
+                    break
+        if not builder.stopped:
+            raise StreamInterruptedError(PROVIDER, None, "the stream ended before message_stop")
+        try:
+            body = builder.body()
+        except ValueError as exc:
+            raise _malformed(200, "a tool input in the stream is not JSON") from exc
+        yield StreamEvent("done", result=from_anthropic(body, request_id=request_id))
+
+    async def _events(self, response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
+        """``(type, decoded data)`` per SSE event, pings dropped; transport errors mapped."""
+        try:
+            async for name, data in iter_sse(iter_lines(response.aiter_bytes())):
+                try:
+                    event = json.loads(data)
+                except ValueError as exc:
+                    message = self._redact(f"event data is not JSON: {data[:80]!r}")
+                    raise _malformed(200, message) from exc
+                kind = name or (event.get("type") if isinstance(event, dict) else None)
+                if kind != "ping":
+                    yield str(kind), event
+        except httpx.TimeoutException as exc:
+            raise self._timeout_error() from exc
+        except httpx.HTTPError as exc:
+            message = f"the connection broke mid-stream ({type(exc).__name__})"
+            raise StreamInterruptedError(PROVIDER, None, message) from exc
+
+    def _event_error(self, event: Any, request_id: str | None) -> ProviderError:
+        """The error an ``event: error`` stands for, by its error type."""
+        event = event if isinstance(event, dict) else {}
+        error = event.get("error") if isinstance(event.get("error"), dict) else {}
+        status = _ERROR_STATUS.get(str(error.get("type")))
+        message = self._redact(str(error.get("message") or "error event without a message"))
+        return _status_error(status, message, event.get("request_id") or request_id, None)
+
+    async def _call(self, path: str, payload: Mapping[str, Any]) -> httpx.Response:
+        """POST with retries; the 2xx response with its body read."""
+
+        async def attempt() -> httpx.Response:
+            response = await self._open(path, payload)
+            try:
+                await self._read(response)
+            finally:
+                await response.aclose()
+            return response
+
+        return await with_retries(attempt, attempts=self._attempts, sleep=self._sleep)
+
+    async def _open(self, path: str, payload: Mapping[str, Any]) -> httpx.Response:
+        """POST once; the open response when it is 2xx, else the mapped error."""
+        # Our own bytes: httpx's json= would serialize with other separators and escapes.
+        request = self._http.build_request("POST", path, content=dumps(payload))
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc) from exc
+        if response.is_success:
+            return response
+        body = b""
+        with contextlib.suppress(httpx.HTTPError):
+            body = await response.aread()
+        await response.aclose()
+        message, request_id = _error_details(body)
+        request_id = response.headers.get("request-id") or request_id
+        retry_after = parse_retry_after(response.headers.get("retry-after"))
+        status = response.status_code
+        raise _status_error(status, self._redact(message), request_id, retry_after)
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        """The rest of the body; a break after the status line is not retried (maybe billed)."""
+        try:
+            return await response.aread()
+        except httpx.TimeoutException as exc:
+            raise self._timeout_error() from exc
+        except httpx.HTTPError as exc:
+            message = f"the connection broke while reading the body ({type(exc).__name__})"
+            raise StreamInterruptedError(PROVIDER, response.status_code, message) from exc
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            message = self._redact(f"the body is not JSON: {_excerpt(response.content)}")
+            raise _malformed(response.status_code, message) from exc
+
+    def _transport_error(self, exc: httpx.HTTPError) -> GatewayError:
+        """Connect failures are retryable connection errors; other timeouts are not."""
+        if isinstance(exc, httpx.ConnectTimeout):
+            message = f"no connection within {self._connect_timeout:g} s"
+            return ProviderConnectionError(PROVIDER, message)
+        if isinstance(exc, httpx.TimeoutException):
+            return self._timeout_error()
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        return ProviderConnectionError(PROVIDER, self._redact(f"cannot reach the API ({detail})"))
+
+    def _timeout_error(self) -> ProviderTimeoutError:
+        return ProviderTimeoutError(PROVIDER, f"no answer within {self._timeout:g} s")
+
+    def _redact(self, text: str) -> str:
+        """``text`` without the API key, in case a proxy echoes request headers back."""
+        return text.replace(self._api_key, "[redacted]") if self._api_key else text
