@@ -15,16 +15,23 @@ from django.utils import timezone
 from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
+class ReadOnlyMixin:
+    """Records that are written by the system only: never added, changed or deleted here."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
+    extra = 0
+    can_delete = False
+    show_change_link = True
 
 
 class VersionInline(ReadOnlyInline):
@@ -52,7 +59,7 @@ class TemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Version)
-class VersionAdmin(admin.ModelAdmin):
+class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["template", "number", "author", "message", "created_at"]
     list_filter = ["template"]
     readonly_fields = [
@@ -66,30 +73,12 @@ class VersionAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(LabelMove)
-class LabelMoveAdmin(admin.ModelAdmin):
+class LabelMoveAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["label", "from_version", "to_version", "moved_by", "moved_at"]
     list_filter = ["label__template", "label__name"]
     readonly_fields = ["label", "from_version", "to_version", "moved_by", "moved_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(ApiKey)
@@ -118,7 +107,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invocation)
-class InvocationAdmin(admin.ModelAdmin):
+class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "template",
@@ -146,12 +135,3 @@ class InvocationAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [field.name for field in Invocation._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

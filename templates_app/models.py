@@ -241,3 +241,22 @@ class Invocation(models.Model):
         if self.cache_write_5m_tokens is None and self.cache_write_1h_tokens is None:
             return None
         return (self.cache_write_5m_tokens or 0) + (self.cache_write_1h_tokens or 0)
+
+    @property
+    def usage(self) -> dict[str, int | None]:
+        """Normalized usage; ``None`` where the provider did not say."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_tokens": self.cache_read_tokens,
+            "cache_write_tokens": self.cache_write_tokens,
+            "cache_write_5m_tokens": self.cache_write_5m_tokens,
+            "cache_write_1h_tokens": self.cache_write_1h_tokens,
+        }
+
+    @property
+    def cost(self) -> dict[str, float | None]:
+        """What the call cost, would have cost without caching, and the difference (USD)."""
+        values = (self.cost_usd, self.cost_without_cache_usd, self.saved_usd)
+        usd, without, saved = (None if value is None else float(value) for value in values)
+        return {"usd": usd, "usd_without_cache": without, "saved_usd": saved}

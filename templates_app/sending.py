@@ -205,10 +205,6 @@ async def _events(
             )
 
 
-def _number(value: Any) -> float | None:
-    return None if value is None else float(value)
-
-
 def send_payload(invocation: Invocation, rendered: Rendered, result: Result) -> dict[str, Any]:
     """The answer of a send: output, usage, cost, checkpoints, miss explanation."""
     return {
@@ -223,26 +219,10 @@ def send_payload(invocation: Invocation, rendered: Rendered, result: Result) -> 
             "tool_calls": [asdict(call) for call in result.tool_calls],
             "stop_reason": result.stop_reason,
         },
-        "usage": usage_payload(invocation),
-        "cost": {
-            "usd": _number(invocation.cost_usd),
-            "usd_without_cache": _number(invocation.cost_without_cache_usd),
-            "saved_usd": _number(invocation.saved_usd),
-        },
+        "usage": invocation.usage,
+        "cost": invocation.cost,
         "checkpoints": invocation.checkpoints,
         "miss": invocation.miss,
         "latency_ms": invocation.latency_ms,
         "request_id": invocation.request_id or None,
-    }
-
-
-def usage_payload(invocation: Invocation) -> dict[str, int | None]:
-    """Normalized usage of an invocation; ``None`` where the provider did not say."""
-    return {
-        "input_tokens": invocation.input_tokens,
-        "output_tokens": invocation.output_tokens,
-        "cache_read_tokens": invocation.cache_read_tokens,
-        "cache_write_tokens": invocation.cache_write_tokens,
-        "cache_write_5m_tokens": invocation.cache_write_5m_tokens,
-        "cache_write_1h_tokens": invocation.cache_write_1h_tokens,
     }

@@ -228,8 +228,8 @@ class InvocationFilterSerializer(serializers.Serializer):
 class InvocationOutputSerializer(serializers.ModelSerializer):
     template = serializers.CharField(source="template.slug")
     version = serializers.IntegerField(source="version.number")
-    usage = serializers.SerializerMethodField()
-    cost = serializers.SerializerMethodField()
+    usage = serializers.DictField(read_only=True)
+    cost = serializers.DictField(read_only=True)
     error = serializers.SerializerMethodField()
 
     class Meta:
@@ -257,21 +257,6 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
             "stop_reason",
             "output_text",
         ]
-
-    def get_usage(self, invocation: Invocation) -> dict[str, int | None]:
-        return {
-            "input_tokens": invocation.input_tokens,
-            "output_tokens": invocation.output_tokens,
-            "cache_read_tokens": invocation.cache_read_tokens,
-            "cache_write_tokens": invocation.cache_write_tokens,
-            "cache_write_5m_tokens": invocation.cache_write_5m_tokens,
-            "cache_write_1h_tokens": invocation.cache_write_1h_tokens,
-        }
-
-    def get_cost(self, invocation: Invocation) -> dict[str, float | None]:
-        values = (invocation.cost_usd, invocation.cost_without_cache_usd, invocation.saved_usd)
-        usd, without, saved = (None if v is None else float(v) for v in values)
-        return {"usd": usd, "usd_without_cache": without, "saved_usd": saved}
 
     def get_error(self, invocation: Invocation) -> dict[str, Any] | None:
         if invocation.status == Invocation.Status.OK:
