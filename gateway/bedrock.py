@@ -1,19 +1,51 @@
-"""Amazon Bedrock Converse: pure translation of a ChatRequest to the Converse request.
+"""Amazon Bedrock Converse / ConverseStream through boto3's ``bedrock-runtime`` client.
 
-The dict is the Converse request as botocore puts it on the wire (``modelId`` first,
-then the JSON body members); image bytes are base64 strings, as in the JSON body.
-Every checkpoint becomes a ``cachePoint`` element right after the block it closes.
-Per-model limits (Nova: no tool checkpoints) are lint's job, not translation's.
+``to_converse`` is the Converse request as botocore puts it on the wire (``modelId``
+first, then the JSON body members); image bytes are base64 strings, as in the JSON
+body. Every checkpoint becomes a ``cachePoint`` element right after the block it
+closes. Per-model limits (Nova: no tool checkpoints) are lint's job, not translation's.
+
+``from_converse`` normalizes a Converse response. ``BedrockClient`` only does I/O:
+boto3 is synchronous, so calls run in a worker thread; retries are botocore's own
+(standard mode). The boto3 plumbing (call arguments, error mapping, the thread-to-async
+bridge, the stream fold) lives in ``gateway.bedrock_boto``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gateway.types import CacheControl, ChatRequest, Message, Part, Tool, ToolCall
+from gateway.bedrock_boto import (
+    ConverseStreamFold,
+    boto3_kwargs,
+    iterate_in_thread,
+    keep_read_timeouts,
+    mapped_errors,
+)
+from gateway.errors import MalformedResponseError, ProviderUnavailableError
+from gateway.types import (
+    TTLS,
+    CacheControl,
+    ChatRequest,
+    Message,
+    Part,
+    Result,
+    StreamEvent,
+    Tool,
+    ToolCall,
+    Usage,
+)
 from gateway.wire import DEFAULT_MAX_TOKENS, image_url, parse_data_url, plain, tool_input
+
+NAME = "bedrock"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_TIMEOUT = 600.0
+DEFAULT_MAX_ATTEMPTS = 3  # tries in all, as in gateway.retry
 
 _IMAGE_FORMATS = {
     "image/png": "png",
@@ -24,6 +56,7 @@ _IMAGE_FORMATS = {
 }
 _INFERENCE_PARAMS = (("temperature", "temperature"), ("top_p", "topP"))
 _TOOL_CHOICES = {"auto": "auto", "required": "any"}
+_KINDS = {Mapping: "an object", list: "a list", str: "a string", int: "an integer"}
 
 
 def to_converse(request: ChatRequest) -> dict[str, Any]:
@@ -178,3 +211,152 @@ def _inference_config(params: Mapping[str, Any]) -> dict[str, Any]:
     if stop is not None:
         config["stopSequences"] = [stop] if isinstance(stop, str) else list(stop)
     return config
+
+
+def from_converse(body: Mapping[str, Any]) -> Result:
+    """The Result of a Converse response (boto3's ``ResponseMetadata`` gives the request id).
+
+    Raises MalformedResponseError when ``body`` is not a Converse response.
+    """
+    message = _field(_field(body, "output", Mapping), "message", Mapping)
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for block in _field(message, "content", list):
+        if isinstance(block, Mapping) and "text" in block:
+            texts.append(_field(block, "text", str))
+        elif isinstance(block, Mapping) and "toolUse" in block:
+            use = _field(block, "toolUse", Mapping)
+            arguments = json.dumps(_field(use, "input"), ensure_ascii=False, separators=(",", ":"))
+            calls.append(
+                ToolCall(_field(use, "toolUseId", str), _field(use, "name", str), arguments)
+            )
+    usage = converse_usage(_field(body, "usage", Mapping))
+    request_id = body.get("ResponseMetadata", {}).get("RequestId")
+    stop_reason = _field(body, "stopReason", str)
+    return Result("".join(texts), tuple(calls), stop_reason, usage, request_id=request_id)
+
+
+def converse_usage(usage: Mapping[str, Any]) -> Usage:
+    """Normalized ``TokenUsage``; Bedrock's ``inputTokens`` already excludes cached tokens.
+
+    Writes are split by TTL from ``cacheDetails``; without details they are the 5m default.
+    """
+    write = _optional_int(usage, "cacheWriteInputTokens")
+    details = usage.get("cacheDetails")
+    write_5m, write_1h = (None, None) if write is None and details is None else (write or 0, 0)
+    if details:
+        write_5m, write_1h = _writes_by_ttl(_field(usage, "cacheDetails", list))
+    return Usage(
+        input_tokens=_field(usage, "inputTokens", int),
+        output_tokens=_field(usage, "outputTokens", int),
+        cache_read_tokens=_optional_int(usage, "cacheReadInputTokens"),
+        cache_write_5m_tokens=write_5m,
+        cache_write_1h_tokens=write_1h,
+        raw=plain(usage),
+    )
+
+
+def _writes_by_ttl(details: list[Any]) -> tuple[int, int]:
+    by_ttl = dict.fromkeys(TTLS, 0)
+    for detail in details:
+        ttl = _field(detail, "ttl", str)
+        if ttl not in by_ttl:
+            raise _malformed(f"cacheDetails ttl {ttl!r} is not one of {', '.join(TTLS)}")
+        by_ttl[ttl] += _field(detail, "inputTokens", int)
+    return by_ttl["5m"], by_ttl["1h"]
+
+
+def _field(node: Any, key: str, kind: type = object) -> Any:
+    value = node.get(key) if isinstance(node, Mapping) else None
+    if value is None:
+        raise _malformed(f"{key!r} is missing")
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _malformed(f"{key!r} is not {_KINDS[kind]}")
+    return value
+
+
+def _optional_int(node: Mapping[str, Any], key: str) -> int | None:
+    return None if node.get(key) is None else _field(node, key, int)
+
+
+def _malformed(detail: str) -> MalformedResponseError:
+    return MalformedResponseError(NAME, None, f"not a Converse response: {detail}")
+
+
+class BedrockClient:
+    """Converse and ConverseStream through one boto3 ``bedrock-runtime`` client.
+
+    Credentials come from the standard AWS chain; without any, the first call raises
+    ProviderUnavailableError. botocore retries throttling, 5xx and connection errors
+    (standard mode, ``max_attempts`` tries in all), never read timeouts.
+    """
+
+    name = NAME
+    translate = staticmethod(to_converse)
+
+    def __init__(
+        self,
+        region: str,
+        *,
+        endpoint_url: str | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_TIMEOUT,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        # botocore's "max_attempts" counts retries only; "total_max_attempts" counts tries.
+        retries = {"total_max_attempts": max_attempts, "mode": "standard"}
+        config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout, retries=retries)
+        session = boto3.session.Session(region_name=region)
+        # botocore resolves the credential chain here; only "none at all" waits for first use.
+        with mapped_errors():
+            self._client = session.client(
+                "bedrock-runtime", endpoint_url=endpoint_url, config=config
+            )
+        self._client.meta.events.register_first("needs-retry.bedrock-runtime", keep_read_timeouts)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> BedrockClient:
+        """The client for the GATEWAY settings; ProviderUnavailableError without AWS_REGION."""
+        if not config.get("AWS_REGION"):
+            raise ProviderUnavailableError(NAME, "AWS_REGION is not set")
+        return cls(
+            config["AWS_REGION"],
+            endpoint_url=config.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") or None,
+            connect_timeout=config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT,
+            read_timeout=config.get("TIMEOUT") or DEFAULT_TIMEOUT,
+            max_attempts=config.get("MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS,
+        )
+
+    async def send(self, request: ChatRequest) -> Result:
+        """One Converse call in a worker thread; raises gateway.errors only."""
+        kwargs = boto3_kwargs(to_converse(request))
+        with mapped_errors():
+            response = await asyncio.to_thread(self._client.converse, **kwargs)
+        return from_converse(response)
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """ConverseStream: a ``delta`` per text delta, then one ``done`` with the Result."""
+        kwargs = boto3_kwargs(to_converse(request))
+        metadata: dict[str, Any] = {}
+
+        def open_stream() -> Any:
+            response = self._client.converse_stream(**kwargs)
+            metadata.update(response.get("ResponseMetadata", {}))
+            return response["stream"]
+
+        fold = ConverseStreamFold()
+        events = contextlib.aclosing(iterate_in_thread(open_stream))
+        with mapped_errors(metadata):
+            async with events as stream:
+                async for event in stream:
+                    text = fold.add(event)
+                    if text:
+                        yield StreamEvent("delta", text=text)
+        yield StreamEvent("done", result=from_converse(fold.body(metadata)))
+
+    async def aclose(self) -> None:
+        """Close the boto3 client's connection pool."""
+        self._client.close()

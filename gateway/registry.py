@@ -1,4 +1,4 @@
-"""Provider name -> implementation, imported lazily.
+"""Provider name -> client class, imported lazily.
 
 The keys of ``PROVIDERS`` are the ``provider/`` prefixes of model strings and are
 written nowhere else. Modules load on first use, so boto3 only loads for Bedrock.
@@ -7,8 +7,10 @@ To add a provider:
 
 1. Save recorded payloads in ``fixtures/providers/<name>/``.
 2. Write ``tests/gateway/test_<name>.py`` against them, then ``gateway/<name>.py``
-   with a pure ``to_<wire>(request) -> dict``.
-3. Add one line to ``PROVIDERS`` and the model entries to ``gateway/catalog.py``.
+   with a pure ``to_<wire>(request) -> dict`` and ``from_<wire>(body) -> Result``.
+3. Write a fake in ``tests/fakes/``, then the ``<Name>Client`` (``gateway.base.ProviderClient``)
+   and its error mapping.
+4. Add one line to ``PROVIDERS`` and the model entries to ``gateway/catalog.py``.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from gateway.types import ChatRequest
 Translate = Callable[[ChatRequest], dict[str, Any]]
 
 PROVIDERS: dict[str, str] = {
-    "anthropic": "gateway.anthropic.to_anthropic",
-    "bedrock": "gateway.bedrock.to_converse",
-    "openai": "gateway.openai.to_openai",
-    "sim": "gateway.sim.to_sim",
+    "anthropic": "gateway.anthropic.AnthropicClient",
+    "bedrock": "gateway.bedrock.BedrockClient",
+    "openai": "gateway.openai.OpenAIClient",
+    "sim": "gateway.sim.SimClient",
 }
 
 
@@ -49,31 +51,18 @@ def provider_of(model: str) -> str:
 
 
 @cache
-def translator(provider: str) -> Translate:
-    """The translate function of ``provider``, imported on first use."""
+def client_class(provider: str) -> type[ProviderClient]:
+    """The client class of ``provider``, imported on first use."""
     if provider not in PROVIDERS:
         raise UnknownProviderError(f"{provider}/", PROVIDERS)
     module_name, _, attribute = PROVIDERS[provider].rpartition(".")
-    function: Translate = getattr(importlib.import_module(module_name), attribute)
-    return function
-
-
-CLIENTS: dict[str, str] = {
-    "anthropic": "gateway.anthropic.AnthropicClient",
-    "bedrock": "gateway.bedrock.BedrockClient",
-    "openai": "gateway.openai.OpenAIClient",
-    "sim": "gateway.sim.SimClient",
-}
-
-
-@cache
-def client_class(provider: str) -> type[ProviderClient]:
-    """The client class of ``provider``, imported on first use."""
-    if provider not in CLIENTS:
-        raise UnknownProviderError(f"{provider}/", PROVIDERS)
-    module_name, _, attribute = CLIENTS[provider].rpartition(".")
     cls: type[ProviderClient] = getattr(importlib.import_module(module_name), attribute)
     return cls
+
+
+def translator(provider: str) -> Translate:
+    """The pure translate function of ``provider``."""
+    return client_class(provider).translate
 
 
 def get_client(provider: str, config: Mapping[str, Any]) -> ProviderClient:

@@ -74,3 +74,12 @@ def test_gateway_imports_nothing_from_django_or_the_app():
     )
 
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
+def test_every_provider_has_a_client_named_after_it(provider):
+    from gateway.registry import client_class
+
+    cls = client_class(provider)
+    assert cls.name == provider
+    assert callable(cls.from_config) and callable(cls.translate)
