@@ -147,7 +147,7 @@ def string_problem(text: str) -> str | None:
     """
     if "\x00" in text:
         return "contains a NUL character (\\u0000)"
-    if SURROGATE_RE.search(text):
+    if not text.isascii() and SURROGATE_RE.search(text):
         return "contains an unpaired surrogate (\\ud800-\\udfff), which is not valid Unicode"
     return None
 

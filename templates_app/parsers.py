@@ -35,7 +35,7 @@ def json_problem(value: Any, max_depth: int) -> str | None:
                 return f"JSON is nested deeper than {max_depth} levels (at {where})"
             pairs = item.items() if isinstance(item, dict) else enumerate(item)
             for key, child in pairs:
-                if isinstance(key, str) and SURROGATE_RE.search(key):
+                if isinstance(key, str) and not key.isascii() and SURROGATE_RE.search(key):
                     return f"{where}: a key is not valid Unicode (unpaired surrogate)"
                 here = (
                     f"{path}[{key}]" if isinstance(key, int) else (f"{path}.{key}" if path else key)
@@ -43,7 +43,7 @@ def json_problem(value: Any, max_depth: int) -> str | None:
                 stack.append((child, here, depth + 1))
         elif isinstance(item, float) and not math.isfinite(item):
             return f"{where}: number is out of range"
-        elif isinstance(item, str) and SURROGATE_RE.search(item):
+        elif isinstance(item, str) and not item.isascii() and SURROGATE_RE.search(item):
             return f"{where}: contains an unpaired surrogate (\\ud800-\\udfff), not valid Unicode"
     return None
 
