@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -14,19 +14,15 @@ import httpx
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,
-    GatewayError,
     MalformedResponseError,
     OverloadedError,
-    ProviderConnectionError,
     ProviderError,
-    ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
-    ServerError,
     StreamInterruptedError,
 )
-from gateway.retry import MAX_ATTEMPTS, parse_retry_after, with_retries
-from gateway.sse import iter_lines, iter_sse
+from gateway.http import Dialect, ErrorDetails, ProviderHTTP, excerpt, json_or_none, redact
+from gateway.retry import MAX_ATTEMPTS, parse_retry_after
 from gateway.types import (
     CacheControl,
     ChatRequest,
@@ -68,7 +64,6 @@ _ERROR_STATUS = {
     "timeout_error": 504,
     "overloaded_error": 529,
 }
-_EXCERPT_CHARS = 200
 
 
 def to_anthropic(request: ChatRequest) -> dict[str, Any]:
@@ -279,43 +274,36 @@ def _malformed(status: int | None, message: str) -> MalformedResponseError:
     return MalformedResponseError(PROVIDER, status, message)
 
 
-def _status_error(
-    status: int | None, message: str, request_id: str | None, retry_after: float | None
-) -> ProviderError:
-    """The error for an HTTP status (or the status an error event's type stands for)."""
-    kind: type[ProviderError] = ProviderError
-    if status in (401, 403):
-        kind = AuthenticationError
-    elif status == 429:
-        kind = RateLimitError
-    elif status == 529:
-        kind = OverloadedError
-    elif status in (400, 404, 413, 422):
-        kind = BadRequestError
-    elif status is not None and 500 <= status < 600:
-        kind = ServerError
-    return kind(PROVIDER, status, message, request_id, retry_after=retry_after)
-
-
-def _error_details(body: bytes) -> tuple[str, str | None]:
-    """The provider's ``error.message`` and ``request_id``, or an excerpt of a non-JSON body."""
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        payload = None
-    error = payload.get("error") if isinstance(payload, dict) else None
+def _error_details(response: httpx.Response, body: bytes) -> ErrorDetails:
+    """``error.message`` (else an excerpt), the request id (header, else body), the wait."""
+    payload = json_or_none(body)
+    payload = payload if isinstance(payload, dict) else {}
+    error = payload.get("error")
     message = error.get("message") if isinstance(error, dict) else None
-    request_id = payload.get("request_id") if isinstance(payload, dict) else None
-    if not isinstance(message, str) or not message:
-        message = _excerpt(body)
-    return message, request_id if isinstance(request_id, str) else None
+    body_id = payload.get("request_id")
+    return ErrorDetails(
+        message if isinstance(message, str) and message else excerpt(body),
+        response.headers.get("request-id") or (body_id if isinstance(body_id, str) else None),
+        parse_retry_after(response.headers.get("retry-after")),
+    )
 
 
-def _excerpt(body: bytes) -> str:
-    text = " ".join(body.decode("utf-8", "replace").split())
-    if len(text) > _EXCERPT_CHARS:
-        return text[:_EXCERPT_CHARS] + "..."
-    return text or "(empty body)"
+_DIALECT = Dialect(
+    PROVIDER,
+    statuses={
+        400: BadRequestError,
+        401: AuthenticationError,
+        403: AuthenticationError,
+        404: BadRequestError,
+        413: BadRequestError,
+        422: BadRequestError,
+        429: RateLimitError,
+        529: OverloadedError,
+    },
+    server_statuses=range(500, 600),
+    error_details=_error_details,
+    strict_error_body=False,  # an error body that breaks off counts as empty
+)
 
 
 class _MessageBuilder:
@@ -383,13 +371,17 @@ class AnthropicClient:
     ) -> None:
         self._api_key = api_key
         self._connect_timeout = connect_timeout
-        self._timeout = timeout
-        self._attempts = max_attempts
-        self._sleep = sleep
         headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
         headers["content-type"] = "application/json"
         timeouts = httpx.Timeout(timeout, connect=connect_timeout)
-        self._http = httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeouts)
+        self._http = ProviderHTTP(
+            httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeouts),
+            _DIALECT,
+            redact=self._redact,
+            unreachable=self._unreachable,
+            attempts=max_attempts,
+            sleep=sleep,
+        )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> AnthropicClient:
@@ -425,13 +417,13 @@ class AnthropicClient:
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         """Text ``delta`` events, then one ``done``; only the opening request is retried."""
         payload = {**to_anthropic(request), "stream": True}
-        response = await with_retries(
-            lambda: self._open("/v1/messages", payload), attempts=self._attempts, sleep=self._sleep
-        )
+        response = await self._http.post("/v1/messages", dumps(payload))
         try:
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
-                excerpt = _excerpt(await self._read(response))
-                raise _malformed(response.status_code, self._redact(f"not a stream: {excerpt}"))
+                body = await self._read(response)
+                raise _malformed(
+                    response.status_code, self._redact(f"not a stream: {excerpt(body)}")
+                )
             async for event in self._stream_events(response):
                 yield event
         finally:
@@ -464,10 +456,10 @@ class AnthropicClient:
             raise _malformed(200, "a tool input in the stream is not JSON") from exc
         yield StreamEvent("done", result=from_anthropic(body, request_id=request_id))
 
-    async def _events(self, response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
+    async def _events(self, response: httpx.Response) -> AsyncGenerator[tuple[str, Any], None]:
         """``(type, decoded data)`` per SSE event, pings dropped; transport errors mapped."""
-        try:
-            async for name, data in iter_sse(iter_lines(response.aiter_bytes())):
+        async with contextlib.aclosing(self._http.events(response, during="mid-stream")) as sse:
+            async for name, data in sse:
                 try:
                     event = json.loads(data)
                 except ValueError as exc:
@@ -476,11 +468,6 @@ class AnthropicClient:
                 kind = name or (event.get("type") if isinstance(event, dict) else None)
                 if kind != "ping":
                     yield str(kind), event
-        except httpx.TimeoutException as exc:
-            raise self._timeout_error() from exc
-        except httpx.HTTPError as exc:
-            message = f"the connection broke mid-stream ({type(exc).__name__})"
-            raise StreamInterruptedError(PROVIDER, None, message) from exc
 
     def _event_error(self, event: Any, request_id: str | None) -> ProviderError:
         """The error an ``event: error`` stands for, by its error type."""
@@ -488,71 +475,34 @@ class AnthropicClient:
         error = event.get("error") if isinstance(event.get("error"), dict) else {}
         status = _ERROR_STATUS.get(str(error.get("type")))
         message = self._redact(str(error.get("message") or "error event without a message"))
-        return _status_error(status, message, event.get("request_id") or request_id, None)
+        request_id = event.get("request_id") or request_id
+        return _DIALECT.error_class(status)(PROVIDER, status, message, request_id, retry_after=None)
 
     async def _call(self, path: str, payload: Mapping[str, Any]) -> httpx.Response:
         """POST with retries; the 2xx response with its body read."""
-
-        async def attempt() -> httpx.Response:
-            response = await self._open(path, payload)
-            try:
-                await self._read(response)
-            finally:
-                await response.aclose()
-            return response
-
-        return await with_retries(attempt, attempts=self._attempts, sleep=self._sleep)
-
-    async def _open(self, path: str, payload: Mapping[str, Any]) -> httpx.Response:
-        """POST once; the open response when it is 2xx, else the mapped error."""
-        # Our own bytes: httpx's json= would serialize with other separators and escapes.
-        request = self._http.build_request("POST", path, content=dumps(payload))
-        try:
-            response = await self._http.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        if response.is_success:
-            return response
-        body = b""
-        with contextlib.suppress(httpx.HTTPError):
-            body = await response.aread()
-        await response.aclose()
-        message, request_id = _error_details(body)
-        request_id = response.headers.get("request-id") or request_id
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        status = response.status_code
-        raise _status_error(status, self._redact(message), request_id, retry_after)
+        response = await self._http.post(path, dumps(payload))
+        await self._read(response)
+        return response
 
     async def _read(self, response: httpx.Response) -> bytes:
         """The rest of the body; a break after the status line is not retried (maybe billed)."""
-        try:
-            return await response.aread()
-        except httpx.TimeoutException as exc:
-            raise self._timeout_error() from exc
-        except httpx.HTTPError as exc:
-            message = f"the connection broke while reading the body ({type(exc).__name__})"
-            raise StreamInterruptedError(PROVIDER, response.status_code, message) from exc
+        during = "while reading the body"
+        return await self._http.read(response, during=during, status=response.status_code)
 
     def _json(self, response: httpx.Response) -> Any:
         try:
             return json.loads(response.content)
         except ValueError as exc:
-            message = self._redact(f"the body is not JSON: {_excerpt(response.content)}")
+            message = self._redact(f"the body is not JSON: {excerpt(response.content)}")
             raise _malformed(response.status_code, message) from exc
 
-    def _transport_error(self, exc: httpx.HTTPError) -> GatewayError:
-        """Connect failures are retryable connection errors; other timeouts are not."""
+    def _unreachable(self, exc: httpx.HTTPError) -> str:
+        """The message of a connection error; a connect timeout names the limit."""
         if isinstance(exc, httpx.ConnectTimeout):
-            message = f"no connection within {self._connect_timeout:g} s"
-            return ProviderConnectionError(PROVIDER, message)
-        if isinstance(exc, httpx.TimeoutException):
-            return self._timeout_error()
+            return f"no connection within {self._connect_timeout:g} s"
         detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return ProviderConnectionError(PROVIDER, self._redact(f"cannot reach the API ({detail})"))
-
-    def _timeout_error(self) -> ProviderTimeoutError:
-        return ProviderTimeoutError(PROVIDER, f"no answer within {self._timeout:g} s")
+        return self._redact(f"cannot reach the API ({detail})")
 
     def _redact(self, text: str) -> str:
         """``text`` without the API key, in case a proxy echoes request headers back."""
-        return text.replace(self._api_key, "[redacted]") if self._api_key else text
+        return redact(text, self._api_key, "[redacted]")

@@ -22,18 +22,22 @@ import httpx
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,
-    GatewayError,
     MalformedResponseError,
-    ProviderConnectionError,
-    ProviderError,
-    ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
-    ServerError,
     StreamInterruptedError,
 )
-from gateway.retry import MAX_ATTEMPTS, parse_retry_after, with_retries
-from gateway.sse import iter_sse
+from gateway.http import (
+    EMPTY_BODY,
+    EXCERPT_CHARS,
+    Dialect,
+    ErrorDetails,
+    ProviderHTTP,
+    excerpt,
+    json_or_none,
+    redact,
+)
+from gateway.retry import MAX_ATTEMPTS, parse_retry_after
 from gateway.types import ChatRequest, Message, Part, Result, StreamEvent, Tool, ToolCall, Usage
 from gateway.wire import dumps, plain
 
@@ -41,7 +45,6 @@ PROVIDER = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
-EXCERPT_CHARS = 200
 
 _PARAMS = (
     ("max_tokens", "max_completion_tokens"),
@@ -180,8 +183,9 @@ def _count(mapping: Mapping[str, Any], key: str) -> int | None:
 class _Assembly:
     """Builds one Result from the ``data`` of ``chat.completion.chunk`` events, in order."""
 
-    def __init__(self, request_id: str | None) -> None:
+    def __init__(self, request_id: str | None, api_key: str | None = None) -> None:
         self.request_id = request_id
+        self.api_key = api_key
         self.text: list[str] = []
         self.calls: dict[int, dict[str, str]] = {}
         self.stop_reason: str | None = None
@@ -195,7 +199,7 @@ class _Assembly:
         except ValueError as exc:
             raise _malformed(f"a stream event is not JSON: {data[:EXCERPT_CHARS]!r}") from exc
         if chunk.get("error") is not None:
-            message = _error_text(chunk, b"")
+            message = _redact(_error_message(chunk) or "", self.api_key) or EMPTY_BODY
             raise StreamInterruptedError(PROVIDER, None, message, self.request_id)
         self.model = _get(chunk, "model", str) or self.model
         if chunk.get("usage") is not None:
@@ -234,32 +238,22 @@ class _Assembly:
         )
 
 
-_STATUS_ERRORS: dict[int, type[ProviderError]] = {
-    400: BadRequestError,
-    401: AuthenticationError,
-    403: AuthenticationError,
-    404: BadRequestError,
-    422: BadRequestError,
-    429: RateLimitError,
-}
-_KEY_PATTERN = re.compile(r"sk-[\w*.-]+")
+def _error_message(body: Any) -> str | None:
+    """``error.message`` (OpenAI, vLLM, llama.cpp, Ollama shapes), or None."""
+    error = body.get("error") if isinstance(body, Mapping) else None
+    if isinstance(error, Mapping):
+        error = error.get("message")
+    if not isinstance(error, str) and isinstance(body, Mapping):
+        error = body.get("message")  # older vLLM: {"object": "error", "message": ...}
+    return error if isinstance(error, str) and error else None
 
 
-def _status_error(response: httpx.Response, api_key: str | None) -> ProviderError:
-    """The gateway error for a non-2xx answer, with the provider's own message."""
-    status = response.status_code
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        body = None
-    error = _STATUS_ERRORS.get(status, ServerError if status >= 500 else ProviderError)
-    return error(
-        PROVIDER,
-        status,
-        _error_text(body, response.content, api_key),
-        response.headers.get("x-request-id"),
-        retry_after=_retry_after(response.headers) if status == 429 else None,
-    )
+def _error_details(response: httpx.Response, body: bytes) -> ErrorDetails:
+    """``error.message`` (else a short excerpt), ``x-request-id`` and, on a 429, the wait."""
+    # No "..." after a cut, and an empty body is named only after redaction.
+    message = _error_message(json_or_none(body)) or excerpt(body, ellipsis="", empty="")
+    retry_after = _retry_after(response.headers) if response.status_code == 429 else None
+    return ErrorDetails(message, response.headers.get("x-request-id"), retry_after)
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:
@@ -270,23 +264,29 @@ def _retry_after(headers: httpx.Headers) -> float | None:
     return parse_retry_after(headers.get("retry-after"))
 
 
-def _error_text(body: Any, content: bytes, api_key: str | None = None) -> str:
-    """``error.message`` (OpenAI, vLLM, llama.cpp, Ollama shapes), else a short excerpt."""
-    error = body.get("error") if isinstance(body, Mapping) else None
-    if isinstance(error, Mapping):
-        error = error.get("message")
-    if not isinstance(error, str) and isinstance(body, Mapping):
-        error = body.get("message")  # older vLLM: {"object": "error", "message": ...}
-    if not isinstance(error, str) or not error:
-        error = " ".join(content.decode("utf-8", "replace").split())[:EXCERPT_CHARS]
-    return _redact(error, api_key) or "(empty body)"
+_DIALECT = Dialect(
+    PROVIDER,
+    statuses={
+        400: BadRequestError,
+        401: AuthenticationError,
+        403: AuthenticationError,
+        404: BadRequestError,
+        422: BadRequestError,
+        429: RateLimitError,
+    },
+    # Unlike Anthropic: 413 is a plain ProviderError, and 529 (as every status from 500
+    # up; status codes have three digits) is a ServerError.
+    server_statuses=range(500, 1000),
+    error_details=_error_details,
+    strict_error_body=True,  # an error body that breaks off is a transport error
+)
+_KEY_PATTERN = re.compile(r"sk-[\w*.-]+")
+_READING = "while reading the answer"
 
 
 def _redact(text: str, api_key: str | None) -> str:
     # OpenAI echoes a masked key in 401 messages ("Incorrect API key provided: sk-...").
-    if api_key:
-        text = text.replace(api_key, "***")
-    return _KEY_PATTERN.sub("sk-***", text)
+    return _KEY_PATTERN.sub("sk-***", redact(text, api_key, "***"))
 
 
 class OpenAIClient:
@@ -307,13 +307,17 @@ class OpenAIClient:
     ) -> None:
         self._url = base_url.rstrip("/") + "/chat/completions"
         self._api_key = api_key
-        self._timeout = timeout
-        self._attempts = max_attempts
-        self._sleep = sleep
         self._headers = {"content-type": "application/json"}
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
-        self._client = httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=connect_timeout))
+        self._http = ProviderHTTP(
+            httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=connect_timeout)),
+            _DIALECT,
+            redact=self._redact,
+            unreachable=self._unreachable,
+            attempts=max_attempts,
+            sleep=sleep,
+        )
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> OpenAIClient:
@@ -336,14 +340,9 @@ class OpenAIClient:
 
     async def send(self, request: ChatRequest) -> Result:
         """One completion, retried on 429, 5xx and connection errors; never on a timeout."""
-        response = await self._retrying(dumps(to_openai(request)))
+        response = await self._post(to_openai(request))
         request_id = response.headers.get("x-request-id")
-        try:
-            await response.aread()
-        except httpx.HTTPError as exc:
-            raise self._read_error(exc, request_id) from exc
-        finally:
-            await response.aclose()
+        await self._http.read(response, during=_READING, request_id=request_id)
         try:
             result = from_openai(response.json())
         except (ValueError, MalformedResponseError) as exc:
@@ -359,10 +358,11 @@ class OpenAIClient:
         Raises StreamInterruptedError if the stream breaks or ends before ``data: [DONE]``.
         """
         payload = {**to_openai(request), "stream": True, "stream_options": {"include_usage": True}}
-        response = await self._retrying(dumps(payload))
-        assembly = _Assembly(response.headers.get("x-request-id"))
+        response = await self._post(payload)
+        assembly = _Assembly(response.headers.get("x-request-id"), self._api_key)
+        events = self._http.events(response, during=_READING, request_id=assembly.request_id)
         try:
-            async with contextlib.aclosing(iter_sse(response.aiter_lines())) as events:
+            async with contextlib.aclosing(events):
                 async for _, data in events:
                     if data == "[DONE]":
                         yield StreamEvent("done", result=assembly.result())
@@ -370,8 +370,6 @@ class OpenAIClient:
                     text = assembly.add(data)
                     if text:
                         yield StreamEvent("delta", text=text)
-        except httpx.HTTPError as exc:
-            raise self._read_error(exc, assembly.request_id) from exc
         finally:
             await response.aclose()
         detail = "the stream ended before [DONE]"
@@ -379,43 +377,17 @@ class OpenAIClient:
 
     async def aclose(self) -> None:
         """Close the pooled connections."""
-        await self._client.aclose()
+        await self._http.aclose()
 
-    async def _retrying(self, body: bytes) -> httpx.Response:
-        return await with_retries(
-            lambda: self._open(body), attempts=self._attempts, sleep=self._sleep
-        )
+    async def _post(self, payload: Mapping[str, Any]) -> httpx.Response:
+        return await self._http.post(self._url, dumps(payload), headers=self._headers)
 
-    async def _open(self, body: bytes) -> httpx.Response:
-        """POST once: the open 2xx response, whose body is still to read, or a gateway error."""
-        request = self._client.build_request("POST", self._url, content=body, headers=self._headers)
-        try:
-            response = await self._client.send(request, stream=True)
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        if response.is_success:
-            return response
-        try:
-            await response.aread()
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
-        finally:
-            await response.aclose()
-        raise _status_error(response, self._api_key)
-
-    def _read_error(self, exc: httpx.HTTPError, request_id: str | None) -> GatewayError:
-        # A break after the status line is not retried: the call may already be billed.
-        if isinstance(exc, httpx.TimeoutException):
-            return self._transport_error(exc)
-        detail = f"the connection broke while reading the answer ({type(exc).__name__})"
-        return StreamInterruptedError(PROVIDER, None, detail, request_id)
-
-    def _transport_error(self, exc: httpx.HTTPError) -> GatewayError:
-        # A connect timeout sent nothing, so it is a (retried) connection error; read
-        # timeouts are not retried: the provider may already have billed the call.
+    def _unreachable(self, exc: httpx.HTTPError) -> str:
+        # A connect timeout sent nothing, so it is a (retried) connection error.
         if isinstance(exc, httpx.ConnectTimeout):
-            return ProviderConnectionError(PROVIDER, "connecting timed out")
-        if isinstance(exc, httpx.TimeoutException):
-            return ProviderTimeoutError(PROVIDER, f"no answer within {self._timeout:g} s")
-        detail = _redact(str(exc), self._api_key)[:EXCERPT_CHARS] or type(exc).__name__
-        return ProviderConnectionError(PROVIDER, f"could not reach the server: {detail}")
+            return "connecting timed out"
+        detail = self._redact(str(exc))[:EXCERPT_CHARS] or type(exc).__name__
+        return f"could not reach the server: {detail}"
+
+    def _redact(self, text: str) -> str:
+        return _redact(text, self._api_key)

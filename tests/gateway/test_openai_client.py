@@ -14,6 +14,7 @@ from gateway.errors import (
     GatewayError,
     MalformedResponseError,
     ProviderConnectionError,
+    ProviderError,
     ProviderTimeoutError,
     ProviderUnavailableError,
     RateLimitError,
@@ -329,6 +330,17 @@ def test_error_without_json_keeps_a_short_excerpt(server):
     assert len(caught.value.message) <= 200
 
 
+@pytest.mark.parametrize(("status", "error"), [(413, ProviderError), (529, ServerError)])
+def test_413_is_a_plain_provider_error_and_529_a_server_error(server, status, error):
+    server.script(*[fake.error_reply(status, "nope")] * 3)
+
+    with pytest.raises(error) as caught:
+        call(server, send)
+
+    assert type(caught.value) is error
+    assert len(server.requests) == (3 if error is ServerError else 1)
+
+
 def test_read_timeout_is_a_timeout_and_not_retried(server):
     server.script(fake.completion_reply(delay=1.0))
     sleeps = Sleeps()
@@ -501,6 +513,21 @@ def test_stream_event_that_is_not_json_is_malformed(server):
         stream(server)
 
 
+def test_stream_text_with_line_breaking_characters_arrives_whole(server):
+    # U+2028 and U+0085 may stand raw in a JSON string; the form feed goes escaped ("\f").
+    # None of them ends an event-stream line, though str.splitlines breaks at each.
+    text = "one\u2028two\x0cthree\x85four"
+    chunks = fake.text_chunks([text], fake.usage(2006, 4))
+    events = [f"data: {json.dumps(c, ensure_ascii=False)}\n\n".encode() for c in chunks]
+    server.script(fake.stream_reply([*events, b"data: [DONE]\n\n"]))
+
+    *deltas, done = stream(server)
+
+    assert [event.text for event in deltas] == [text]
+    assert done.result is not None
+    assert done.result.text == text
+
+
 def test_stream_without_usage_reports_unknown_usage(server):
     server.script(fake.recorded_reply("stream_no_usage.txt"))
 
@@ -603,3 +630,14 @@ def test_client_names_itself_and_translates_with_to_openai():
     assert OpenAIClient.name == "openai"
     assert OpenAIClient.translate(REQUEST) == to_openai(REQUEST)
     assert json.loads(dumps(OpenAIClient.translate(REQUEST)))["model"] == "gpt-4o"
+
+
+def test_a_local_servers_key_echoed_in_a_stream_error_is_hidden(server):
+    local_key = "local-server-key-7Q2"
+    error = {"error": {"message": f"invalid token {local_key}"}}
+    server.script(fake.stream_reply(fake.sse_events([error], done=False)))
+
+    with pytest.raises(StreamInterruptedError) as caught:
+        stream(server, api_key=local_key)
+
+    assert local_key not in str(caught.value)
