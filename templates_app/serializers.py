@@ -166,6 +166,12 @@ class LintInputSerializer(serializers.Serializer):
         return attrs
 
 
+class PreviewInputSerializer(serializers.Serializer):
+    body = JSONObjectField()
+    variables = JSONObjectField(required=False)
+    model = StrictCharField(required=False, max_length=300)
+
+
 class CheckpointOutputSerializer(serializers.Serializer):
     ordinal = serializers.IntegerField()
     path = serializers.CharField()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from gateway.errors import GatewayError
 from gateway.registry import client_class, provider_of, translate
-from gateway.types import ChatRequest, Message
+from gateway.tokens import block_tokens
+from gateway.types import ChatRequest, Message, iter_blocks
 
+from .canonical import block_text
 from .errors import CachetError, ConflictError, LintError
 from .lint import lint
 from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, LabelMove, Template, Version
@@ -198,3 +200,56 @@ def wire_request(request: ChatRequest) -> dict[str, Any]:
         return translate(request)
     except ValueError as exc:
         raise CachetError(f"cannot be sent to {request.provider}: {exc}") from None
+
+
+def version_preview(
+    *,
+    template: Template,
+    body: Any,
+    variables: dict[str, Any] | None = None,
+    model: str | None = None,
+) -> dict[str, Any]:
+    """Lint and render an unsaved body for the editor: every block in provider order,
+    whether it is cached, and each checkpoint's badge. Raises ``BodyError`` only."""
+    compiled = compile_body(body)
+    samples = template.sample_variables if variables is None else variables
+    report = lint(compiled, model=model, sample_variables=samples)
+    preview: dict[str, Any] = {
+        "lint": report,
+        "blocks": [],
+        "render_error": None,
+        "fields": {f.path: f.block for f in compiled.body.fields},
+    }
+    if compiled.syntax_errors:
+        return preview
+    declared = {k: v for k, v in samples.items() if k in compiled.body.variables}
+    try:
+        result = render(compiled, declared, model=model)
+    except (CachetError, GatewayError) as exc:
+        preview["render_error"] = {"message": str(exc), "details": getattr(exc, "details", None)}
+        return preview
+    preview["blocks"] = preview_blocks(compiled, result)
+    return preview
+
+
+def preview_blocks(compiled: CompiledBody, result: RenderResult) -> list[dict[str, Any]]:
+    """The rendered blocks in prefix order tools → system → messages, marked cached or not."""
+    request = result.request
+    checkpoints = {c.path: c for c in result.checkpoints}
+    tokens = block_tokens(request)
+    roles = {f"messages[{i}]": m.role for i, m in enumerate(request.messages)}
+    blocks = []
+    for index, block in enumerate(iter_blocks(request)):
+        checkpoint = checkpoints.get(block.path)
+        blocks.append(
+            {
+                "path": block.path,
+                "section": block.section,
+                "role": roles.get(block.path.split(".")[0], "tool"),
+                "text": block_text(request, block.path) or "",
+                "tokens": tokens[index],
+                "cached": index <= compiled.body.prefix_end,
+                "checkpoint": asdict(checkpoint) if checkpoint else None,
+            }
+        )
+    return blocks

@@ -26,6 +26,7 @@ urlpatterns = [
     ),
     path("templates/<slug:slug>/render", views.TemplateRenderApi.as_view(), name="render"),
     path("templates/<slug:slug>/lint", views.TemplateLintApi.as_view(), name="lint"),
+    path("templates/<slug:slug>/preview", views.TemplatePreviewApi.as_view(), name="preview"),
     path("templates/<slug:slug>/send", views.TemplateSendApi.as_view(), name="send"),
     path("templates/<slug:slug>/stats", views.TemplateStatsApi.as_view(), name="stats"),
     path("invocations", views.InvocationListApi.as_view(), name="invocation-list"),

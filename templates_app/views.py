@@ -28,6 +28,7 @@ from .serializers import (
     LabelMoveInputSerializer,
     LabelOutputSerializer,
     LintInputSerializer,
+    PreviewInputSerializer,
     RenderInputSerializer,
     RenderOutputSerializer,
     SendInputSerializer,
@@ -70,6 +71,15 @@ SEND_RESULT = inline_serializer(
         "miss": serializers.DictField(allow_null=True),
         "latency_ms": serializers.IntegerField(),
         "request_id": serializers.CharField(allow_null=True),
+    },
+)
+PREVIEW = inline_serializer(
+    "Preview",
+    {
+        "lint": serializers.DictField(),
+        "blocks": serializers.ListField(),
+        "render_error": serializers.DictField(allow_null=True),
+        "fields": serializers.DictField(),
     },
 )
 STATS = inline_serializer(
@@ -314,3 +324,17 @@ class TemplateStatsApi(ApiView):
         return Response(
             {"template": slug, "versions": selectors.template_stats(template=template, **filters)}
         )
+
+
+class TemplatePreviewApi(ApiView):
+    @extend_schema(
+        request=PreviewInputSerializer,
+        responses={200: PREVIEW, **ERRORS},
+        description="Lint and render an unsaved body (default: the template's sample "
+        "variables): the blocks in provider order, cached or not, with checkpoint "
+        "badges. Stores nothing, sends nothing.",
+    )
+    def post(self, request: Request, slug: str) -> Response:
+        template = selectors.template_get(slug=slug)
+        data = _valid(PreviewInputSerializer, request.data)
+        return Response(services.version_preview(template=template, **data))
