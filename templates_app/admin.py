@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import path
 from django.utils import timezone
 
 from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
@@ -56,6 +57,34 @@ class TemplateAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # its versions are kept forever
+
+    def get_urls(self) -> list[Any]:
+        from . import admin_editor, admin_pages
+
+        def page(view: Any) -> Any:
+            def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                return view(request, *args, admin_site=self.admin_site, **kwargs)
+
+            return self.admin_site.admin_view(wrapped)
+
+        return [
+            path(
+                "<path:object_id>/editor/",
+                page(admin_editor.editor_view),
+                name="templates_app_template_editor",
+            ),
+            path(
+                "<path:object_id>/diff/",
+                page(admin_pages.diff_view),
+                name="templates_app_template_diff",
+            ),
+            path(
+                "<path:object_id>/labels/<str:label>/move/",
+                page(admin_pages.label_move_view),
+                name="templates_app_template_label_move",
+            ),
+            *super().get_urls(),
+        ]
 
 
 @admin.register(Version)
