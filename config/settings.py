@@ -137,6 +137,8 @@ CACHET = {
     # of a changed prefix). Names in REDACT_VARIABLES are stored as "[redacted]".
     "LOG_VARIABLES": env_bool("CACHET_LOG_VARIABLES", True),
     "REDACT_VARIABLES": env_list("CACHET_REDACT_VARIABLES", []),
+    # Labels that only users with templates_app.move_protected_label may move.
+    "PROTECTED_LABELS": env_list("CACHET_PROTECTED_LABELS", ["production"]),
 }
 
 # Provider settings (DESIGN.md section 5). Secrets have no defaults: a provider

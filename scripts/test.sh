@@ -8,6 +8,17 @@ scripts/setup.sh || exit 1
 
 .venv/bin/ruff check . || exit 1
 
+# The browser tests (tests/browser) drive Debian's Chromium, never a downloaded browser build.
+# Install it when we can; when we cannot, those tests fail under CI=true and skip elsewhere.
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  echo "== installing Debian's chromium for the browser tests (apt-get, log in artifacts/)"
+  mkdir -p artifacts
+  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+      >artifacts/apt-chromium.log 2>&1; then
+    echo "== could not install chromium (see artifacts/apt-chromium.log)" >&2
+  fi
+fi
+
 run_pytest() {
   local label=$1; shift
   echo "== tests on $label"

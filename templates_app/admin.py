@@ -5,15 +5,19 @@ Versions are read-only here: nothing in the admin edits or deletes a stored vers
 
 from __future__ import annotations
 
+import json
+from datetime import UTC
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import path
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
+from . import admin_pages
+from .models import ApiKey, Invocation, LabelMove, Template, Version
 
 
 class ReadOnlyMixin:
@@ -29,34 +33,28 @@ class ReadOnlyMixin:
         return False
 
 
-class ReadOnlyInline(ReadOnlyMixin, admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-
-class VersionInline(ReadOnlyInline):
-    model = Version
-    fields = ["number", "author", "message", "content_hash", "created_at"]
-    readonly_fields = fields
-    ordering = ["-number"]
-
-
-class LabelInline(ReadOnlyInline):
-    model = Label
-    fields = ["name", "version", "updated_by", "updated_at"]
-    readonly_fields = fields
-
-
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
     list_display = ["slug", "name", "version_count", "updated_at"]
     search_fields = ["slug", "name", "description"]
     readonly_fields = ["version_count", "created_at", "updated_at"]
-    inlines = [LabelInline, VersionInline]
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # its versions are kept forever
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Template | None = None,
+    ) -> HttpResponse:
+        # Versions, labels, "try it" and charts are shown below the form (change_form.html).
+        if change and obj is not None:
+            context.update(admin_pages.template_page_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self) -> list[Any]:
         from . import admin_editor, admin_pages
@@ -135,32 +133,230 @@ class ApiKeyAdmin(admin.ModelAdmin):
         self.message_user(request, f"Revoked {count} key(s).")
 
 
+class VersionNumberFilter(admin.SimpleListFilter):
+    """Version numbers: those of the chosen template, or every number in use."""
+
+    title = "version"
+    parameter_name = "version"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        versions = Version.objects.order_by()
+        template = request.GET.get("template__id__exact", "")
+        if template.isdigit():
+            versions = versions.filter(template_id=int(template))
+        numbers = sorted(set(versions.values_list("number", flat=True)))
+        return [(str(n), f"v{n}") for n in numbers]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value and value.isdigit():
+            return queryset.filter(version__number=int(value))
+        return queryset
+
+
+def _tokens(value: int | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+CHECKPOINT_ROW = (
+    "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
+    "<td>{}</td><td><code>{}</code></td></tr>"
+)
+
+
 @admin.register(Invocation)
 class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    class Media:
+        css = {"all": ["cachet/template_page.css"]}
+
     list_display = [
-        "created_at",
+        "when",
         "template",
-        "version",
+        "version_number",
+        "label",
         "model",
         "status",
-        "input_tokens",
-        "cache_read_tokens",
-        "cache_write_5m_tokens",
-        "cache_write_1h_tokens",
-        "output_tokens",
-        "cost_usd",
-        "saved_usd",
+        "tokens_in",
+        "tokens_read",
+        "tokens_write_5m",
+        "tokens_write_1h",
+        "tokens_out",
+        "cost",
+        "saved",
         "miss_reason",
-        "latency_ms",
     ]
-    list_filter = ["status", "provider", "model", "template", "created_at"]
+    list_filter = ["template", VersionNumberFilter, "model", "status", "provider", "label"]
     search_fields = ["request_id", "caller", "error_message"]
     date_hierarchy = "created_at"
     list_select_related = ["template", "version"]
+    list_per_page = 50
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("created_at", "latency_ms"),
+                    ("template", "version", "label"),
+                    ("model", "provider", "stream"),
+                    "status",
+                    ("caller", "api_key"),
+                    "request_id",
+                ]
+            },
+        ),
+        ("Usage and cost", {"fields": ["usage_table"]}),
+        ("Cache", {"fields": ["miss_explanation", "checkpoints_table", "last_fingerprint"]}),
+        ("Error", {"fields": ["error"]}),
+        ("Output", {"fields": ["stop_reason", "output_text_display"]}),
+        (
+            "Request",
+            {"fields": ["variables_json", "metadata_json"], "classes": ["collapse"]},
+        ),
+        (
+            "Raw records",
+            {
+                "fields": ["usage_raw", "block_hashes", "prefix_variable_hashes"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [
+            name
+            for _, options in self.fieldsets
+            for entry in options["fields"]
+            for name in (entry if isinstance(entry, tuple) else (entry,))
+        ]
+
+    @admin.display(description="time (UTC)", ordering="created_at")
+    def when(self, invocation: Invocation) -> str:
+        return invocation.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+    @admin.display(description="version", ordering="version__number")
+    def version_number(self, invocation: Invocation) -> str:
+        return f"v{invocation.version.number}"
+
+    @admin.display(description="input", ordering="input_tokens")
+    def tokens_in(self, invocation: Invocation) -> str:
+        return _tokens(invocation.input_tokens)
+
+    @admin.display(description="cache read", ordering="cache_read_tokens")
+    def tokens_read(self, invocation: Invocation) -> str:
+        return _tokens(invocation.cache_read_tokens)
+
+    @admin.display(description="write 5m", ordering="cache_write_5m_tokens")
+    def tokens_write_5m(self, invocation: Invocation) -> str:
+        return _tokens(invocation.cache_write_5m_tokens)
+
+    @admin.display(description="write 1h", ordering="cache_write_1h_tokens")
+    def tokens_write_1h(self, invocation: Invocation) -> str:
+        return _tokens(invocation.cache_write_1h_tokens)
+
+    @admin.display(description="output", ordering="output_tokens")
+    def tokens_out(self, invocation: Invocation) -> str:
+        return _tokens(invocation.output_tokens)
+
+    @admin.display(description="cost", ordering="cost_usd")
+    def cost(self, invocation: Invocation) -> str:
+        return admin_pages.format_usd(invocation.cost_usd)
+
+    @admin.display(description="saved", ordering="saved_usd")
+    def saved(self, invocation: Invocation) -> str:
+        return admin_pages.format_usd(invocation.saved_usd)
 
     @admin.display(description="miss")
     def miss_reason(self, invocation: Invocation) -> str:
         return (invocation.miss or {}).get("reason", "")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in Invocation._meta.fields]
+    @admin.display(description="usage and cost")
+    def usage_table(self, invocation: Invocation) -> str:
+        usage = [
+            ("uncached input", invocation.input_tokens),
+            ("cache read", invocation.cache_read_tokens),
+            ("cache write 5m", invocation.cache_write_5m_tokens),
+            ("cache write 1h", invocation.cache_write_1h_tokens),
+            ("output", invocation.output_tokens),
+        ]
+        money = [
+            ("cost", invocation.cost_usd),
+            ("cost without cache", invocation.cost_without_cache_usd),
+            ("saved", invocation.saved_usd),
+        ]
+        rows = [(name, _tokens(value)) for name, value in usage]
+        rows += [(name, admin_pages.format_usd(value)) for name, value in money]
+        return format_html(
+            '<table class="cachet-kv">{}</table>',
+            format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
+        )
+
+    @admin.display(description="why it missed")
+    def miss_explanation(self, invocation: Invocation) -> str:
+        if invocation.status != Invocation.Status.OK:
+            return "— (the call did not succeed)"
+        if not invocation.miss:
+            if not invocation.checkpoints:
+                return "no checkpoints: nothing was meant to be cached"
+            return "no miss: every cached prefix was read"
+        return format_html(
+            "<strong>{}</strong>: {}",
+            invocation.miss.get("reason", ""),
+            invocation.miss.get("message", ""),
+        )
+
+    @admin.display(description="checkpoints")
+    def checkpoints_table(self, invocation: Invocation) -> str:
+        if not invocation.checkpoints:
+            return "none"
+        rows = [
+            (
+                c.get("ordinal"),
+                c.get("path"),
+                c.get("ttl") or "5m",
+                _tokens(c.get("tokens")),
+                _tokens(c.get("min_tokens")),
+                c.get("status"),
+                c.get("fingerprint"),
+            )
+            for c in invocation.checkpoints
+        ]
+        return format_html(
+            '<table class="cachet-checkpoints"><thead><tr><th>#</th><th>path</th><th>TTL</th>'
+            "<th>tokens</th><th>min</th><th>status</th><th>fingerprint</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            format_html_join("", CHECKPOINT_ROW, rows),
+        )
+
+    @admin.display(description="error")
+    def error(self, invocation: Invocation) -> str:
+        if not invocation.error_type and not invocation.error_message:
+            return "none"
+        status = (
+            f" (provider status {invocation.provider_status})" if invocation.provider_status else ""
+        )
+        return format_html(
+            "<strong>{}</strong>{}<br>{}",
+            invocation.error_type,
+            status,
+            invocation.error_message,
+        )
+
+    @admin.display(description="output text")
+    def output_text_display(self, invocation: Invocation) -> str:
+        return format_html('<pre class="cachet-pre">{}</pre>', invocation.output_text or "")
+
+    @admin.display(description="variables")
+    def variables_json(self, invocation: Invocation) -> str:
+        if invocation.variables is None:
+            return "not stored (CACHET_LOG_VARIABLES is off)"
+        return _json_block(invocation.variables)
+
+    @admin.display(description="metadata")
+    def metadata_json(self, invocation: Invocation) -> str:
+        return _json_block(invocation.metadata)
+
+
+def _json_block(value: Any) -> str:
+    return format_html(
+        '<pre class="cachet-pre">{}</pre>', json.dumps(value, ensure_ascii=False, indent=2)
+    )

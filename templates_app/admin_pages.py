@@ -1,17 +1,421 @@
-"""Template pages in the admin beyond the change form: diff, label moves."""
+"""Template pages in the admin beyond the form: the change page's sections, diff, label moves.
+
+The change page (``TemplateAdmin.render_change_form``) gets its versions table, labels,
+history, "try it" panel and charts from ``template_page_context``. ``diff_view`` and
+``label_move_view`` are routed by ``TemplateAdmin.get_urls``; the admin site has
+already checked that the user is staff.
+"""
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse
+import json
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin import AdminSite
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+
+from gateway.catalog import Prices, get_profile, known_models
+from gateway.errors import GatewayError
+
+from . import charts, selectors, services
+from .diffing import diff_bodies
+from .errors import CachetError
+from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, Template, Version
+
+REWRITE_WINDOW = timedelta(hours=24)
+CHART_DAYS = 30
+PER_MILLION = Decimal(1_000_000)
+NEW_LABEL = "-"  # URL segment of the "new label" form: never a valid label name
+DIFF_LINE_KINDS = (("+++", "meta"), ("---", "meta"), ("@@", "hunk"), ("+", "add"), ("-", "del"))
 
 
-def diff_view(request: HttpRequest, object_id: str, admin_site: object) -> HttpResponse:
-    """The diff between two versions with its cache impact."""
-    raise Http404("the diff page is being built")
+def format_usd(value: Decimal | float | None) -> str:
+    """Dollars with up to six decimals (at least two): ``$0.005068``, ``-$1.50``."""
+    if value is None:
+        return "—"
+    text = f"{abs(value):,.6f}".rstrip("0")
+    whole, _, cents = text.partition(".")
+    return f"{'-' if value < 0 else ''}${whole}.{cents.ljust(2, '0')}"
+
+
+# --- the change page ---------------------------------------------------------------------
+
+
+def template_page_context(request: HttpRequest, template: Template) -> dict[str, Any]:
+    """Everything the change page shows below the form."""
+    versions = list(selectors.version_list(template=template).defer("body"))
+    labels = list(selectors.label_list(template=template))
+    may_move_protected = request.user.has_perm(services.PROTECTED_LABEL_PERMISSION)
+    latest = versions[0].number if versions else None
+    return {
+        "versions": _version_rows(versions, labels),
+        "latest_number": latest,
+        "numbers": [v.number for v in versions],
+        "compare_default": {"a": max((latest or 1) - 1, 1), "b": latest},
+        "labels": [
+            {
+                "label": label,
+                "protected": services.label_is_protected(label.name),
+                "allowed": may_move_protected or not services.label_is_protected(label.name),
+                "move_url": _move_url(template, label.name),
+            }
+            for label in labels
+        ],
+        "new_label_url": _move_url(template, NEW_LABEL),
+        "protected_labels": settings.CACHET["PROTECTED_LABELS"],
+        "label_moves": selectors.label_history(template=template)[:50],
+        **_try_it(template, versions, labels),
+        **_analytics(template),
+    }
+
+
+def _version_rows(versions: list[Version], labels: list[Label]) -> list[dict[str, Any]]:
+    names: dict[int, list[str]] = {}
+    for label in labels:
+        names.setdefault(label.version_id, []).append(label.name)
+    rows = []
+    for version in versions:
+        warnings = [w["message"] for w in (version.lint or {}).get("warnings", [])]
+        count = len(warnings)
+        rows.append(
+            {
+                "version": version,
+                "labels": names.get(version.pk, []),
+                "lint_status": f"{count} warning{'s' if count > 1 else ''}" if count else "ok",
+                "warnings": "\n".join(warnings),
+            }
+        )
+    return rows
+
+
+def _move_url(template: Template, label: str) -> str:
+    return reverse("admin:templates_app_template_label_move", args=[template.pk, label])
+
+
+def _try_it(template: Template, versions: list[Version], labels: list[Label]) -> dict[str, Any]:
+    """Targets (labels, latest, versions) with the model and variables of each."""
+    if not versions:
+        return {"try_targets": []}
+
+    def target(value: str, text: str, version: Version) -> dict[str, Any]:
+        lint = version.lint or {}
+        declared = [*lint.get("prefix_variables", []), *lint.get("suffix_variables", [])]
+        return {"value": value, "text": text, "model": lint.get("model", ""), "vars": declared}
+
+    targets = [
+        target(
+            f"label:{label.name}", f"label {label.name} (v{label.version.number})", label.version
+        )
+        for label in labels
+    ]
+    targets.append(target("label:latest", f"latest (v{versions[0].number})", versions[0]))
+    targets += [target(f"version:{v.number}", f"version {v.number}", v) for v in versions]
+    by_value = {t["value"]: t for t in targets}
+    default = by_value.get(f"label:{selectors.DEFAULT_LABEL}") or by_value["label:latest"]
+    samples = template.sample_variables or {}
+    prefill = {k: v for k, v in samples.items() if k in default["vars"]} or samples
+    version_models = sorted({t["model"] for t in targets if t["model"]})
+    return {
+        "try_targets": targets,
+        "try_default": default["value"],
+        "try_model": default["model"],
+        "try_models": version_models + [m for m in known_models() if m not in version_models],
+        "try_version_models": version_models,
+        "try_variables": json.dumps(prefill, ensure_ascii=False, indent=2),
+        "try_data": {
+            "samples": samples,
+            "targets": {t["value"]: {"model": t["model"], "vars": t["vars"]} for t in targets},
+        },
+        "send_url": reverse("send", args=[template.slug]),
+        "invocation_url": reverse("admin:templates_app_invocation_change", args=[0]),
+    }
+
+
+def _analytics(template: Template) -> dict[str, Any]:
+    rows = selectors.template_daily_stats(template, CHART_DAYS)
+    ok, hits = sum(row["ok"] for row in rows), sum(row["hits"] for row in rows)
+    svgs = charts.daily_charts(rows)
+    return {
+        # charts.py escapes every piece of text it writes: its SVG can be inlined as is.
+        "charts": {name: mark_safe(svg) for name, svg in svgs.items()},
+        "analytics_days": CHART_DAYS,
+        "analytics_totals": {
+            "calls": sum(row["calls"] for row in rows),
+            "hit_ratio": f"{hits / ok:.0%}" if ok else "—",
+            "saved_usd": format_usd(sum(row["saved_usd"] for row in rows)),
+            "cost_usd": format_usd(sum(row["cost_usd"] for row in rows)),
+        },
+    }
+
+
+# --- cache impact --------------------------------------------------------------------------
+
+
+def cache_impact(*, template: Template, old: Version, new: Version) -> dict[str, Any]:
+    """The diff from ``old`` to ``new``: blocks, params, variables, and its cache impact."""
+    before = selectors.version_compiled(version=old)
+    after = selectors.version_compiled(version=new)
+    diff = diff_bodies(before.body, after.body, new_prefix_variables=after.prefix_variables)
+    lint_checkpoints = (new.lint or {}).get("checkpoints", [])
+    by_ordinal = {c["ordinal"]: c for c in lint_checkpoints}
+    for checkpoint in diff["checkpoints"]:
+        checkpoint["lint"] = by_ordinal.get(checkpoint["ordinal"])
+    model = (new.lint or {}).get("model") or after.body.model
+    try:
+        prices: Prices | None = get_profile(model).prices
+    except GatewayError:
+        prices = None
+    entries = selectors.template_cache_entries(
+        template=template, since=timezone.now() - REWRITE_WINDOW
+    )
+    diff["rewrite"] = rewrite_estimate(
+        impact=diff["checkpoints"],
+        lint_checkpoints=lint_checkpoints,
+        prices=prices,
+        entries=entries,
+    )
+    diff["rewrite"]["model"] = model
+    return diff
+
+
+def rewrite_estimate(
+    *,
+    impact: list[dict[str, Any]],
+    lint_checkpoints: list[dict[str, Any]],
+    prices: Prices | None,
+    entries: int,
+) -> dict[str, Any]:
+    """The one-time cost of writing the changed prefixes again (USD, ``Decimal``).
+
+    For each changed checkpoint that caches: the tokens it writes × (write price for its
+    TTL − read price) / 1e6, times the distinct cache entries in recent traffic (at least
+    1). Checkpoints are nested prefixes, so a checkpoint writes only the tokens after the
+    previous cached checkpoint; for the first one that is its whole prefix.
+    """
+    tokens = {c["ordinal"]: c for c in lint_checkpoints}
+    changed = {c["ordinal"] for c in impact if c["prefix_changed"]}
+    entries = max(entries, 1)
+    rows, previous = [], 0
+    for ordinal in sorted(tokens):
+        info = tokens[ordinal]
+        if info.get("status") != "will_cache":
+            continue
+        written, previous = info["tokens"] - previous, info["tokens"]
+        if ordinal not in changed or prices is None:
+            continue
+        ttl = info.get("ttl") or "5m"
+        write = prices.cache_write_1h if ttl == "1h" else prices.cache_write_5m
+        per_entry = Decimal(written) * (write - prices.cache_read) / PER_MILLION
+        rows.append(
+            {
+                "ordinal": ordinal,
+                "ttl": ttl,
+                "prefix_tokens": info["tokens"],
+                "tokens": written,
+                "write_price": write,
+                "read_price": prices.cache_read,
+                "per_entry_usd": per_entry,
+                "per_entry_display": format_usd(per_entry),
+            }
+        )
+    per_entry_total = sum((row["per_entry_usd"] for row in rows), Decimal(0))
+    return {
+        "rows": rows,
+        "entries": entries,
+        "priced": prices is not None,
+        "per_entry_usd": per_entry_total,
+        "per_entry_display": format_usd(per_entry_total),
+        "total_usd": per_entry_total * entries,
+        "total_display": format_usd(per_entry_total * entries),
+    }
+
+
+def diff_lines(text: str) -> list[tuple[str, str]]:
+    """A unified diff as ``(kind, line)`` pairs; kind is meta, hunk, add, del or context."""
+    lines = []
+    for line in text.splitlines():
+        kind = next((k for prefix, k in DIFF_LINE_KINDS if line.startswith(prefix)), "context")
+        lines.append(("meta" if line.startswith("\\") else kind, line))
+    return lines
+
+
+# --- pages ---------------------------------------------------------------------------------
+
+
+def _template(request: HttpRequest, object_id: str, admin_site: AdminSite) -> Template:
+    model_admin = admin_site.get_model_admin(Template)
+    template = model_admin.get_object(request, object_id)
+    if template is None:
+        raise Http404("no such template")
+    if not model_admin.has_view_permission(request, template):
+        raise PermissionDenied
+    return template
+
+
+def _page(
+    request: HttpRequest,
+    admin_site: AdminSite,
+    template: Template,
+    name: str,
+    title: str,
+    context: dict[str, Any],
+) -> HttpResponse:
+    return render(
+        request,
+        f"admin/templates_app/template/{name}",
+        {
+            **admin_site.each_context(request),
+            "opts": Template._meta,
+            "original": template,
+            "title": title,
+            "change_url": reverse("admin:templates_app_template_change", args=[template.pk]),
+            **context,
+        },
+    )
+
+
+def _number(raw: str | None) -> int | None:
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def diff_view(request: HttpRequest, object_id: str, admin_site: AdminSite) -> HttpResponse:
+    """The diff between two versions (``?a=N&b=M``; default: previous and latest) with its
+    cache impact."""
+    template = _template(request, object_id, admin_site)
+    numbers = list(template.versions.order_by("number").values_list("number", flat=True))
+    if not numbers:
+        return _page(request, admin_site, template, "diff.html", "Diff", {"numbers": []})
+    b = _number(request.GET.get("b")) or numbers[-1]
+    a = _number(request.GET.get("a")) or max(b - 1, numbers[0])
+    try:
+        old = selectors.version_get(template=template, number=a)
+        new = selectors.version_get(template=template, number=b)
+    except CachetError as exc:
+        raise Http404(str(exc)) from None
+    impact = cache_impact(template=template, old=old, new=new)
+    for block in impact["blocks"]:
+        block["lines"] = diff_lines(block["diff"])
+    return _page(
+        request,
+        admin_site,
+        template,
+        "diff.html",
+        f"{template.slug}: v{a} → v{b}",
+        {
+            "numbers": numbers[::-1],
+            "old": old,
+            "new": new,
+            "impact": impact,
+            "params_lines": diff_lines(impact["params"] or ""),
+            "variables_lines": diff_lines(impact["variables"] or ""),
+            "diff_versions": [old, new],
+            "unchanged_blocks": [b["path"] for b in impact["blocks"] if b["status"] == "unchanged"],
+            "changed_blocks": [b["path"] for b in impact["blocks"] if b["status"] != "unchanged"],
+            "compare_default": {"a": a, "b": b},
+        },
+    )
 
 
 def label_move_view(
-    request: HttpRequest, object_id: str, label: str, admin_site: object
+    request: HttpRequest, object_id: str, label: str, admin_site: AdminSite
 ) -> HttpResponse:
-    """Confirm and move a label."""
-    raise Http404("label moves are being built")
+    """GET: confirm moving ``label`` to ``?version=N`` (from → to, cache impact). POST: move it."""
+    template = _template(request, object_id, admin_site)
+    change_url = reverse("admin:templates_app_template_change", args=[template.pk])
+    back = HttpResponseRedirect(change_url + "#labels")
+    if label == NEW_LABEL:
+        label = request.GET.get("label", "").strip()
+        query = urlencode({"version": request.GET.get("version", "")})
+        if _label_error(label) is None:
+            return HttpResponseRedirect(f"{_move_url(template, label)}?{query}")
+    problem = _label_error(label)
+    if problem is not None:
+        messages.error(request, problem)
+        return back
+    protected = services.label_is_protected(label)
+    allowed = not protected or request.user.has_perm(services.PROTECTED_LABEL_PERMISSION)
+    data = request.POST if request.method == "POST" else request.GET
+    number = _number(data.get("version"))
+    if number is None:
+        messages.error(request, "choose a version to move the label to")
+        return back
+    if request.method == "POST":
+        return _move(request, template, label, number, allowed, back)
+    try:
+        target = selectors.version_get(template=template, number=number)
+    except CachetError as exc:
+        messages.error(request, exc.message)
+        return back
+    current = Label.objects.filter(template=template, name=label).select_related("version").first()
+    impact = None
+    if current is not None and current.version_id != target.pk:
+        impact = cache_impact(template=template, old=current.version, new=target)
+    return _page(
+        request,
+        admin_site,
+        template,
+        "label_move_confirm.html",
+        f"Move {label} to v{target.number}",
+        {
+            "label_name": label,
+            "current": current,
+            "target": target,
+            "impact": impact,
+            "protected": protected,
+            "allowed": allowed,
+        },
+    )
+
+
+def _label_error(name: str) -> str | None:
+    if name == selectors.LATEST:
+        return "'latest' always means the newest version and cannot be moved"
+    if len(name) > LABEL_MAX_LENGTH or not LABEL_VALIDATOR.regex.match(name):
+        return (
+            f"'{name[:80]}' is not a valid label name: up to {LABEL_MAX_LENGTH} "
+            f"{LABEL_VALIDATOR.message}"
+        )
+    return None
+
+
+def _move(
+    request: HttpRequest,
+    template: Template,
+    label: str,
+    number: int,
+    allowed: bool,
+    back: HttpResponse,
+) -> HttpResponse:
+    if not allowed:
+        raise PermissionDenied(f"'{label}' is protected")
+    before = Label.objects.filter(template=template, name=label).select_related("version").first()
+    try:
+        moved = services.label_move(
+            template=template,
+            label=label,
+            version=number,
+            moved_by=request.user.get_username(),
+            protected_allowed=allowed,
+        )
+    except CachetError as exc:
+        messages.error(request, exc.message)
+        return back
+    if before is not None and before.version_id == moved.version_id:
+        messages.info(request, f"{label} already points at v{number}: nothing changed.")
+        return back
+    origin = f"v{before.version.number}" if before else "(new)"
+    messages.success(request, f"Moved {label} from {origin} to v{moved.version.number}.")
+    return back

@@ -9,6 +9,7 @@ the API's exception handler turns them into ``{"error": {"type", "message", "det
       RenderError                    400 render_error       (details: {version, path})
         RenderLimitError             400 render_limit
       LintError                      400 lint_failed        (details: the lint report)
+      PermissionDeniedError          403 permission_denied
       NotFoundError                  404 not_found
       ConflictError                  409 conflict
 """
@@ -74,6 +75,13 @@ class LintError(CachetError):
     """A body has lint errors; ``details`` is the whole lint report."""
 
     type = "lint_failed"
+
+
+class PermissionDeniedError(CachetError):
+    """The caller may not do this (e.g. move a protected label without the permission)."""
+
+    status_code = 403
+    type = "permission_denied"
 
 
 class NotFoundError(CachetError):

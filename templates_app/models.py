@@ -105,6 +105,7 @@ class Label(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["template", "name"], name="label_name_unique"),
         ]
+        permissions = [("move_protected_label", "Can move protected labels")]
 
     def __str__(self) -> str:
         return f"{self.template.slug}@{self.name} → v{self.version.number}"

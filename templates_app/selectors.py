@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from .errors import CachetError, NotFoundError
 from .models import Invocation, Label, LabelMove, Template, Version
@@ -166,3 +168,69 @@ def _stats_row(row: dict[str, Any]) -> dict[str, Any]:
             "saved_usd": float(row["saved_usd"] or 0),
         },
     }
+
+
+def template_daily_stats(
+    template: Template, days: int = 30, *, today: date | None = None
+) -> list[dict[str, Any]]:
+    """One row per UTC day, oldest first, for the ``days`` days up to ``today``, empty days
+    included: calls, cache hit ratio (``None`` without successful calls), tokens by kind,
+    cost and savings in USD (``saved_usd`` net; ``saved_gross_usd`` from the calls that
+    saved, ``write_overhead_usd`` (negative) from those that paid more for cache writes)."""
+    last = today or timezone.now().astimezone(UTC).date()
+    first = last - timedelta(days=days - 1)
+    rows = (
+        Invocation.objects.filter(
+            template=template,
+            created_at__gte=datetime.combine(first, time.min, tzinfo=UTC),
+            created_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC),
+        )
+        .annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .order_by()
+        .values("day")
+        .annotate(
+            calls=Count("id"),
+            ok=Count("id", filter=Q(status=Invocation.Status.OK)),
+            hits=Count("id", filter=Q(status=Invocation.Status.OK, cache_read_tokens__gt=0)),
+            # Before the sums named like their fields, which would shadow ``saved_usd``.
+            saved_gross_usd=Sum("saved_usd", filter=Q(saved_usd__gt=0)),
+            write_overhead_usd=Sum("saved_usd", filter=Q(saved_usd__lt=0)),
+            **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)},
+        )
+    )
+    by_day = {row["day"]: row for row in rows}
+    return [
+        _daily_row(first + timedelta(days=n), by_day.get(first + timedelta(days=n)))
+        for n in range(days)
+    ]
+
+
+def _daily_row(day: date, row: dict[str, Any] | None) -> dict[str, Any]:
+    row = row or {"calls": 0, "ok": 0, "hits": 0}
+    return {
+        "date": day,
+        "calls": row["calls"],
+        "ok": row["ok"],
+        "hits": row["hits"],
+        "hit_ratio": round(row["hits"] / row["ok"], 4) if row["ok"] else None,
+        **{name: row.get(name) or 0 for name in TOKEN_FIELDS},
+        **{
+            name: float(row.get(name) or 0)
+            for name in (*MONEY_FIELDS, "saved_gross_usd", "write_overhead_usd")
+        },
+    }
+
+
+def template_cache_entries(*, template: Template, since: datetime) -> int:
+    """How many distinct cached prefixes (last checkpoint fingerprints) the template's
+    successful calls used since ``since``: the cache entries an edit would make them rewrite."""
+    return (
+        Invocation.objects.filter(
+            template=template, status=Invocation.Status.OK, created_at__gte=since
+        )
+        .exclude(last_fingerprint="")
+        .order_by()
+        .values("last_fingerprint")
+        .distinct()
+        .count()
+    )

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -17,7 +18,7 @@ from gateway.tokens import block_tokens
 from gateway.types import ChatRequest, Message, iter_blocks
 
 from .canonical import block_text
-from .errors import CachetError, ConflictError, LintError
+from .errors import CachetError, ConflictError, LintError, PermissionDeniedError
 from .lint import lint
 from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, LabelMove, Template, Version
 from .providers import gateway_config
@@ -134,9 +135,34 @@ def exact_counter(model: str) -> Callable[[ChatRequest], int] | None:
     return async_to_sync(count)
 
 
+PROTECTED_LABEL_PERMISSION = "templates_app.move_protected_label"
+
+
+def label_is_protected(label: str) -> bool:
+    """Whether moving ``label`` needs the ``templates_app.move_protected_label`` permission."""
+    return label in settings.CACHET["PROTECTED_LABELS"]
+
+
 @transaction.atomic
-def label_move(*, template: Template, label: str, version: int, moved_by: str = "") -> Label:
-    """Point ``label`` at version ``version`` and record the move; rollback is a move back."""
+def label_move(
+    *,
+    template: Template,
+    label: str,
+    version: int,
+    moved_by: str = "",
+    protected_allowed: bool = True,
+) -> Label:
+    """Point ``label`` at version ``version`` and record the move; rollback is a move back.
+
+    Raises ``PermissionDeniedError`` for a protected label (``CACHET["PROTECTED_LABELS"]``)
+    unless ``protected_allowed``, ``NotFoundError`` for a missing version, and
+    ``CachetError`` for a bad label name.
+    """
+    if label_is_protected(label) and not protected_allowed:
+        raise PermissionDeniedError(
+            f"'{label}' is a protected label: moving it needs the "
+            "'Can move protected labels' permission"
+        )
     if label == LATEST:
         raise CachetError("'latest' always means the newest version and cannot be moved")
     if len(label) > LABEL_MAX_LENGTH or not LABEL_VALIDATOR.regex.match(label):

@@ -227,13 +227,20 @@ class LabelListApi(ApiView):
 
 class LabelMoveApi(ApiView):
     @extend_schema(
-        request=LabelMoveInputSerializer, responses={200: LabelOutputSerializer, **ERRORS}
+        request=LabelMoveInputSerializer,
+        responses={200: LabelOutputSerializer, 403: ERROR, **ERRORS},
     )
     def put(self, request: Request, slug: str, label: str) -> Response:
         template = selectors.template_get(slug=slug)
         data = _valid(LabelMoveInputSerializer, request.data)
         moved = services.label_move(
-            template=template, label=label, version=data["version"], moved_by=actor_name(request)
+            template=template,
+            label=label,
+            version=data["version"],
+            moved_by=actor_name(request),
+            # API keys get scopes later; a signed-in user needs the permission now.
+            protected_allowed=isinstance(request.auth, ApiKey)
+            or request.user.has_perm(services.PROTECTED_LABEL_PERMISSION),
         )
         return Response(LabelOutputSerializer(moved).data)
 
