@@ -107,7 +107,12 @@ REST_FRAMEWORK = {
         "templates_app.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["templates_app.auth.IsApiClient"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "templates_app.auth.IsApiClient",
+        "templates_app.auth.KeyHasScope",
+        "templates_app.auth.KeyMayUseTemplate",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["templates_app.throttling.ApiKeyRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["templates_app.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -139,6 +144,8 @@ CACHET = {
     "REDACT_VARIABLES": env_list("CACHET_REDACT_VARIABLES", []),
     # Labels that only users with templates_app.move_protected_label may move.
     "PROTECTED_LABELS": env_list("CACHET_PROTECTED_LABELS", ["production"]),
+    # Requests a minute per API key whose own limit is empty; 0 means unlimited.
+    "DEFAULT_RATE_LIMIT": env_int("CACHET_DEFAULT_RATE_LIMIT", 600, minimum=0),
 }
 
 # Provider settings (DESIGN.md section 5). Secrets have no defaults: a provider

@@ -9,6 +9,7 @@ import json
 from datetime import UTC
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -104,26 +105,83 @@ class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 @admin.register(LabelMove)
 class LabelMoveAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["label", "from_version", "to_version", "moved_by", "moved_at"]
+    # Every column's __str__ names a template; from_version is nullable, so the admin's
+    # automatic select_related() would skip it and load it row by row.
+    list_select_related = [
+        "label__template",
+        "label__version",
+        "from_version__template",
+        "to_version__template",
+    ]
     list_filter = ["label__template", "label__name"]
     readonly_fields = ["label", "from_version", "to_version", "moved_by", "moved_at"]
 
 
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=ApiKey.Scope.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="what the key may do; none: nothing",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "templates", "rate_limit_per_minute"]
+
+    def clean_scopes(self) -> list[str]:
+        chosen = self.cleaned_data["scopes"]
+        return [scope for scope in ApiKey.Scope.values if scope in chosen]
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
+    form = ApiKeyForm
+    list_display = [
+        "name",
+        "prefix",
+        "scope_list",
+        "template_list",
+        "rate_limit_shown",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["name", "prefix"]
     readonly_fields = ["prefix", "created_by", "created_at", "last_used_at", "revoked_at"]
-    fields = ["name", *readonly_fields]
+    fields = ["name", "scopes", "templates", "rate_limit_per_minute", *readonly_fields]
+    filter_horizontal = ["templates"]
     actions = ["revoke"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ApiKey]:
+        return super().get_queryset(request).prefetch_related("templates")
+
+    @admin.display(description="scopes")
+    def scope_list(self, key: ApiKey) -> str:
+        return ", ".join(key.scopes) or "none"
+
+    @admin.display(description="templates")
+    def template_list(self, key: ApiKey) -> str:
+        return ", ".join(t.slug for t in key.templates.all()) or "all"
+
+    @admin.display(description="requests a minute")
+    def rate_limit_shown(self, key: ApiKey) -> str:
+        limit = key.rate_limit
+        shown = f"{limit:,}" if limit else "unlimited"
+        return f"{shown} (default)" if key.rate_limit_per_minute is None else shown
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        key, raw = ApiKey.generate(name=obj.name, created_by=request.user)
-        obj.pk, obj.prefix, obj.key_hash = key.pk, key.prefix, key.key_hash
+        raw = obj.issue()
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
         messages.warning(
             request,
-            f"API key for '{key.name}': {raw} — copy it now, it is not "
+            f"API key for '{obj.name}': {raw} — copy it now, it is not "
             "stored and will not be shown again.",
         )
 

@@ -11,6 +11,7 @@ import json
 from itertools import groupby
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -36,9 +37,15 @@ PROVIDER_NAMES = {
 
 
 def editor_view(request: HttpRequest, object_id: str, admin_site: Any) -> HttpResponse:
-    """The editor page of one template, starting from ``?from=<n>`` or the latest version."""
+    """The editor page of one template, starting from ``?from=<n>`` or the latest version.
+
+    Only for staff who may change templates: the page shows the body and sample variables.
+    """
     template = _template(object_id)
-    versions = list(template.versions.order_by("-number").only("number", "message"))
+    if not admin_site.get_model_admin(Template).has_change_permission(request, template):
+        raise PermissionDenied
+    # "template" too: the related manager reads every row's template_id (a query each if deferred).
+    versions = list(template.versions.order_by("-number").only("template", "number", "message"))
     base = _base_version(template, request.GET.get("from"))
     body_text = _pretty(base.body_data) if base else _pretty(starter_body(template))
     body_model = _body_model(body_text)

@@ -346,7 +346,11 @@ def label_move_view(
         messages.error(request, problem)
         return back
     protected = services.label_is_protected(label)
-    allowed = not protected or request.user.has_perm(services.PROTECTED_LABEL_PERMISSION)
+    # Moving a label changes the template: view permission alone only shows the confirmation.
+    may_change = admin_site.get_model_admin(Template).has_change_permission(request, template)
+    allowed = may_change and (
+        not protected or request.user.has_perm(services.PROTECTED_LABEL_PERMISSION)
+    )
     data = request.POST if request.method == "POST" else request.GET
     number = _number(data.get("version"))
     if number is None:
@@ -375,6 +379,7 @@ def label_move_view(
             "target": target,
             "impact": impact,
             "protected": protected,
+            "may_change": may_change,
             "allowed": allowed,
         },
     )
@@ -400,7 +405,7 @@ def _move(
     back: HttpResponse,
 ) -> HttpResponse:
     if not allowed:
-        raise PermissionDenied(f"'{label}' is protected")
+        raise PermissionDenied(f"may not move '{label}'")
     before = Label.objects.filter(template=template, name=label).select_related("version").first()
     try:
         moved = services.label_move(

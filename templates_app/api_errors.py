@@ -6,7 +6,8 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.response import Response
 
@@ -75,3 +76,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return error_response(exc.status_code, kind, str(exc.detail), headers=headers or None)
     logger.exception("unhandled error in %s", context.get("view"))
     return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+@csrf_exempt  # it changes nothing; a CSRF failure page would hide the real answer
+def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
+    """Any URL under /api/v1/ that names no endpoint: a JSON 404, like every other error."""
+    body = {
+        "error": {
+            "type": "not_found",
+            "message": f"no API endpoint at {request.path}",
+            "details": None,
+        }
+    }
+    return JsonResponse(body, status=404)

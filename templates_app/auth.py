@@ -1,4 +1,10 @@
-"""Bearer API keys for the REST API, and who the caller is."""
+"""Bearer API keys for the REST API, who the caller is, and what a key may do.
+
+Every API view maps each of its methods to a scope (``scopes = {"GET": "read"}``); a key
+without it gets a 403. A key limited to some templates gets a 404 for any other
+template, as if it did not exist, so it cannot probe which slugs do. Signed-in staff
+users are limited by neither.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,10 @@ from typing import Any
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
+from .errors import NotFoundError, PermissionDeniedError
 from .models import ApiKey, hash_key
 
 # last_used_at is written at most this often per key, not on every request.
@@ -64,6 +71,66 @@ class IsApiClient(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and (request.auth or user.is_staff))
+
+
+# What a user signed in to the admin needs for each scope: the API must not let a
+# staff user do what the admin itself would refuse them.
+SESSION_PERMISSIONS = {
+    ApiKey.Scope.READ: "templates_app.view_template",
+    ApiKey.Scope.RENDER: "templates_app.view_template",
+    ApiKey.Scope.WRITE: "templates_app.change_template",
+    ApiKey.Scope.SEND: "templates_app.change_template",
+}
+
+
+class KeyHasScope(BasePermission):
+    """The scope a view names for the method: an API key must hold it, a signed-in user
+    the matching model permission. Methods a view does not name are refused."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        method = "GET" if request.method == "HEAD" else request.method
+        # OPTIONS describes the endpoint, and a method without a handler is a 405 anyway.
+        if method == "OPTIONS" or not hasattr(view, method.lower()):
+            return True
+        scope = getattr(view, "scopes", {}).get(method)
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            permission = SESSION_PERMISSIONS.get(scope) if scope else None
+            if permission and not request.user.has_perm(permission):
+                raise PermissionDeniedError(f"your account lacks the {permission} permission")
+            return True
+        if scope is None:
+            raise PermissionDeniedError("API keys cannot use this endpoint")
+        if not key.has_scope(scope):
+            raise PermissionDeniedError(f"this API key lacks the '{scope}' scope")
+        return True
+
+
+class KeyMayUseTemplate(BasePermission):
+    """A key limited to some templates: others are 404s, and it cannot create templates."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return True
+        slugs = key.template_slugs()
+        if not slugs:
+            return True
+        slug = view.kwargs.get("slug")
+        if slug is not None and slug not in slugs:
+            # The same answer as for a slug that does not exist (selectors.template_get).
+            raise NotFoundError(f"template '{slug}' not found")
+        if slug is None and request.method not in SAFE_METHODS:
+            # The one write without a slug creates a template, which the key could not use.
+            raise PermissionDeniedError(
+                "this API key is limited to some templates, so it cannot create templates"
+            )
+        return True
+
+
+def key_of(request: Request) -> ApiKey | None:
+    """The API key of the call; None for a signed-in user."""
+    return request.auth if isinstance(request.auth, ApiKey) else None
 
 
 def actor_name(request: Request) -> str:

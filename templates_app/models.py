@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 SLUG_VALIDATOR = RegexValidator(
@@ -135,12 +137,54 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode("utf-8")).hexdigest()
 
 
+def all_scopes() -> list[str]:
+    """Every scope: the default for new keys, so a key does everything unless narrowed."""
+    return list(ApiKey.Scope.values)
+
+
+def validate_scopes(value: Any) -> None:
+    """A list of known scope names."""
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise ValidationError("scopes must be a list of scope names")
+    unknown = sorted(set(value) - set(ApiKey.Scope.values))
+    if unknown:
+        known = ", ".join(ApiKey.Scope.values)
+        raise ValidationError(f"unknown scope {', '.join(map(repr, unknown))}; known: {known}")
+
+
 class ApiKey(models.Model):
-    """A bearer key for the REST API. Only its hash is stored; the key is shown once."""
+    """A bearer key for the REST API. Only its hash is stored; the key is shown once.
+
+    A key may use the endpoints of its scopes (``views.py`` maps each endpoint to one),
+    only its ``templates`` when it has any, at most ``rate_limit`` requests a minute.
+    """
+
+    class Scope(models.TextChoices):
+        READ = "read", "read: templates, versions, diffs, labels, invocations, stats"
+        WRITE = "write", "write: create and edit templates, add versions, move labels"
+        RENDER = "render", "render: render, lint and preview (sends nothing)"
+        SEND = "send", "send: call the model provider"
 
     name = models.CharField(max_length=100)
     prefix = models.CharField(max_length=16, help_text="first characters, to recognise a key")
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = models.JSONField(
+        default=all_scopes,
+        blank=True,
+        validators=[validate_scopes],
+        help_text="what the key may do: read, write, render, send",
+    )
+    templates = models.ManyToManyField(
+        Template,
+        blank=True,
+        related_name="api_keys",
+        help_text="the only templates this key may use; none chosen: every template",
+    )
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        help_text="requests a minute; empty: the default (CACHET_DEFAULT_RATE_LIMIT); 0: unlimited",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
@@ -159,16 +203,46 @@ class ApiKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
-    @classmethod
-    def generate(cls, *, name: str, created_by: Any = None) -> tuple[ApiKey, str]:
-        """Create a key; return it with the raw key, which is never stored or shown again."""
+    @property
+    def rate_limit(self) -> int:
+        """Requests a minute this key may make; 0 means unlimited."""
+        if self.rate_limit_per_minute is None:
+            return int(settings.CACHET["DEFAULT_RATE_LIMIT"])
+        return self.rate_limit_per_minute
+
+    def has_scope(self, scope: str) -> bool:
+        return isinstance(self.scopes, list) and scope in self.scopes
+
+    def template_slugs(self) -> set[str]:
+        """The slugs of the templates this key is limited to; empty: every template."""
+        return set(self.templates.values_list("slug", flat=True))
+
+    def issue(self) -> str:
+        """Give this key a new secret; return the raw key, which is never stored."""
         raw = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = cls.objects.create(
-            name=name,
-            prefix=raw[: len(KEY_PREFIX) + 6],
-            key_hash=hash_key(raw),
-            created_by=created_by,
-        )
+        self.prefix = raw[: len(KEY_PREFIX) + 6]
+        self.key_hash = hash_key(raw)
+        return raw
+
+    @classmethod
+    def generate(
+        cls,
+        *,
+        name: str,
+        created_by: Any = None,
+        scopes: list[str] | None = None,
+        templates: Iterable[Template] = (),
+        rate_limit_per_minute: int | None = None,
+    ) -> tuple[ApiKey, str]:
+        """Create a key (all scopes unless given); return it with the raw key, shown once."""
+        key = cls(name=name, created_by=created_by, rate_limit_per_minute=rate_limit_per_minute)
+        if scopes is not None:
+            validate_scopes(scopes)
+            key.scopes = [s for s in cls.Scope.values if s in scopes]
+        raw = key.issue()
+        with transaction.atomic():
+            key.save()
+            key.templates.set(templates)
         return key, raw
 
 

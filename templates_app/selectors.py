@@ -10,7 +10,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .errors import CachetError, NotFoundError
-from .models import Invocation, Label, LabelMove, Template, Version
+from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
 from .rendering import CompiledBody, compiled_for
 
 DEFAULT_LABEL = "production"
@@ -27,6 +27,16 @@ def template_get(*, slug: str) -> Template:
 
 def template_list() -> QuerySet[Template]:
     return Template.objects.order_by("slug")
+
+
+def for_api_key(queryset: QuerySet[Any], *, api_key: ApiKey | None, via: str = "") -> QuerySet[Any]:
+    """Only rows of the templates ``api_key`` is limited to (``via``: the path to the template).
+
+    An unlimited key, or no key (a signed-in user), sees every row.
+    """
+    if api_key is None or not api_key.templates.exists():
+        return queryset
+    return queryset.filter(**{f"{via}api_keys": api_key})
 
 
 def version_list(*, template: Template) -> QuerySet[Version]:

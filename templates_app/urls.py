@@ -1,8 +1,9 @@
 """REST API routes under /api/v1/ (DESIGN.md section 6)."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
+from .api_errors import api_not_found
 
 urlpatterns = [
     path("templates", views.TemplateListCreateApi.as_view(), name="template-list"),
@@ -30,4 +31,6 @@ urlpatterns = [
     path("templates/<slug:slug>/send", views.TemplateSendApi.as_view(), name="send"),
     path("templates/<slug:slug>/stats", views.TemplateStatsApi.as_view(), name="stats"),
     path("invocations", views.InvocationListApi.as_view(), name="invocation-list"),
+    # Last: anything else under /api/v1/ is a JSON 404, not Django's HTML page.
+    re_path(r"^(?P<path>[\s\S]*)$", api_not_found),
 ]

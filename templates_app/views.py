@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import Any, ClassVar
 
 import adrf.views
 from asgiref.sync import sync_to_async
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
-from .auth import actor_name
+from .auth import actor_name, key_of
 from .diffing import diff_bodies
 from .models import ApiKey
 from .pagination import Pagination
@@ -54,7 +54,8 @@ ERROR = inline_serializer(
         )
     },
 )
-ERRORS = {400: ERROR, 401: ERROR, 404: ERROR}
+ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 429: ERROR}
+Scope = ApiKey.Scope
 SEND_RESULT = inline_serializer(
     "SendResult",
     {
@@ -105,6 +106,20 @@ LINT_REPORT = inline_serializer(
 )
 
 
+def paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a paginated list of ``serializer`` (count, next, previous, results)."""
+    name = serializer.__name__.removesuffix("Serializer").removesuffix("Output")
+    return inline_serializer(
+        f"Paginated{name}List",
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.CharField(allow_null=True),
+            "previous": serializers.CharField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )
+
+
 def _valid(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -125,9 +140,14 @@ class RequireBodyMixin:
 class ApiView(RequireBodyMixin, APIView):
     """Every synchronous endpoint."""
 
+    # The scope an API key needs for each method (auth.KeyHasScope); others are refused.
+    scopes: ClassVar[dict[str, str]] = {}
+
 
 class AsyncApiView(RequireBodyMixin, adrf.views.APIView):
     """Endpoints whose handlers are coroutines (they wait on providers)."""
+
+    scopes: ClassVar[dict[str, str]] = {}
 
 
 def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
@@ -137,11 +157,15 @@ def _paginated(request: Request, view: APIView, queryset: Any, serializer: type)
 
 
 class TemplateListCreateApi(ApiView):
+    scopes = {"GET": Scope.READ, "POST": Scope.WRITE}
+
     @extend_schema(
-        responses={200: TemplateOutputSerializer(many=True)}, operation_id="templates_list"
+        responses={200: paginated(TemplateOutputSerializer), **ERRORS},
+        operation_id="templates_list",
     )
     def get(self, request: Request) -> Response:
-        queryset = selectors.template_list().prefetch_related("labels__version")
+        queryset = selectors.for_api_key(selectors.template_list(), api_key=key_of(request))
+        queryset = queryset.prefetch_related("labels__version")
         return _paginated(request, self, queryset, TemplateOutputSerializer)
 
     @extend_schema(
@@ -154,6 +178,8 @@ class TemplateListCreateApi(ApiView):
 
 
 class TemplateDetailApi(ApiView):
+    scopes = {"GET": Scope.READ, "PATCH": Scope.WRITE}
+
     @extend_schema(responses={200: TemplateOutputSerializer, **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
         return Response(TemplateOutputSerializer(selectors.template_get(slug=slug)).data)
@@ -170,8 +196,10 @@ class TemplateDetailApi(ApiView):
 
 
 class VersionListCreateApi(ApiView):
+    scopes = {"GET": Scope.READ, "POST": Scope.WRITE}
+
     @extend_schema(
-        responses={200: VersionOutputSerializer(many=True), **ERRORS}, operation_id="versions_list"
+        responses={200: paginated(VersionOutputSerializer), **ERRORS}, operation_id="versions_list"
     )
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -194,6 +222,8 @@ class VersionListCreateApi(ApiView):
 
 
 class VersionDetailApi(ApiView):
+    scopes = {"GET": Scope.READ}
+
     @extend_schema(responses={200: VersionDetailSerializer, **ERRORS})
     def get(self, request: Request, slug: str, number: int) -> Response:
         template = selectors.template_get(slug=slug)
@@ -203,6 +233,8 @@ class VersionDetailApi(ApiView):
 
 
 class VersionDiffApi(ApiView):
+    scopes = {"GET": Scope.READ}
+
     @extend_schema(responses={200: DiffOutputSerializer, **ERRORS})
     def get(self, request: Request, slug: str, number: int, other: int) -> Response:
         template = selectors.template_get(slug=slug)
@@ -217,6 +249,8 @@ class VersionDiffApi(ApiView):
 
 
 class LabelListApi(ApiView):
+    scopes = {"GET": Scope.READ}
+
     @extend_schema(responses={200: LabelOutputSerializer(many=True), **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -226,6 +260,8 @@ class LabelListApi(ApiView):
 
 
 class LabelMoveApi(ApiView):
+    scopes = {"PUT": Scope.WRITE}
+
     @extend_schema(
         request=LabelMoveInputSerializer,
         responses={200: LabelOutputSerializer, 403: ERROR, **ERRORS},
@@ -238,14 +274,16 @@ class LabelMoveApi(ApiView):
             label=label,
             version=data["version"],
             moved_by=actor_name(request),
-            # API keys get scopes later; a signed-in user needs the permission now.
-            protected_allowed=isinstance(request.auth, ApiKey)
+            # The write scope covers protected labels; a signed-in user needs the permission.
+            protected_allowed=key_of(request) is not None
             or request.user.has_perm(services.PROTECTED_LABEL_PERMISSION),
         )
         return Response(LabelOutputSerializer(moved).data)
 
 
 class TemplateRenderApi(ApiView):
+    scopes = {"POST": Scope.RENDER}
+
     @extend_schema(request=RenderInputSerializer, responses={200: RenderOutputSerializer, **ERRORS})
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -271,6 +309,8 @@ class TemplateRenderApi(ApiView):
 
 
 class TemplateLintApi(ApiView):
+    scopes = {"POST": Scope.RENDER}
+
     @extend_schema(request=LintInputSerializer, responses={200: LINT_REPORT, **ERRORS})
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -285,6 +325,8 @@ class TemplateLintApi(ApiView):
 
 
 class TemplateSendApi(AsyncApiView):
+    scopes = {"POST": Scope.SEND}
+
     @extend_schema(
         request=SendInputSerializer,
         responses={200: SEND_RESULT, 502: ERROR, 503: ERROR, 504: ERROR, **ERRORS},
@@ -297,7 +339,7 @@ class TemplateSendApi(AsyncApiView):
         stream = data.pop("stream")
         call = SendCall(
             template=template,
-            api_key=request.auth if isinstance(request.auth, ApiKey) else None,
+            api_key=key_of(request),
             caller=actor_name(request),
             **data,
         )
@@ -312,18 +354,23 @@ class TemplateSendApi(AsyncApiView):
 
 
 class InvocationListApi(ApiView):
+    scopes = {"GET": Scope.READ}
+
     @extend_schema(
         parameters=[InvocationFilterSerializer],
-        responses={200: InvocationOutputSerializer(many=True), **ERRORS},
+        responses={200: paginated(InvocationOutputSerializer), **ERRORS},
     )
     def get(self, request: Request) -> Response:
         filters = _valid(InvocationFilterSerializer, request.query_params)
-        return _paginated(
-            request, self, selectors.invocation_list(**filters), InvocationOutputSerializer
+        queryset = selectors.for_api_key(
+            selectors.invocation_list(**filters), api_key=key_of(request), via="template__"
         )
+        return _paginated(request, self, queryset, InvocationOutputSerializer)
 
 
 class TemplateStatsApi(ApiView):
+    scopes = {"GET": Scope.READ}
+
     @extend_schema(parameters=[StatsFilterSerializer], responses={200: STATS, **ERRORS})
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -334,6 +381,8 @@ class TemplateStatsApi(ApiView):
 
 
 class TemplatePreviewApi(ApiView):
+    scopes = {"POST": Scope.RENDER}
+
     @extend_schema(
         request=PreviewInputSerializer,
         responses={200: PREVIEW, **ERRORS},

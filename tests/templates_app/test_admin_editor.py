@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.contrib.staticfiles import finders
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from gateway.catalog import all_profiles
@@ -75,7 +78,9 @@ def config(response) -> dict:
 
 @pytest.fixture
 def staff(client):
+    """Staff who may change templates: the editor is for authors."""
     user = get_user_model().objects.create_user("editor", password="pw-for-tests", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="change_template"))
     client.force_login(user)
     return client
 
@@ -201,6 +206,30 @@ def test_signed_in_users_who_are_not_staff_are_sent_to_the_login_page(client, te
     response = client.get(editor_url(template))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("codenames", [(), ("view_template",)])
+def test_staff_who_may_not_change_templates_are_refused(client, template, codenames):
+    user = get_user_model().objects.create_user("viewer", password="pw-for-tests", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    response = client.get(editor_url(template))
+    assert response.status_code == 403
+    assert b"Clause 1." not in response.content
+
+
+@pytest.mark.django_db
+def test_the_editor_makes_the_same_number_of_queries_however_many_versions(
+    staff, template, django_assert_num_queries
+):
+    staff.get(editor_url(template))  # the session and permission caches are warm after this
+    with CaptureQueriesContext(connection) as few:
+        staff.get(editor_url(template))
+    for number in range(3, 8):
+        make_version(template, body=make_body(params={"max_tokens": number}))
+    with django_assert_num_queries(len(few.captured_queries)):
+        staff.get(editor_url(template))
 
 
 NODE_SCRIPT = """

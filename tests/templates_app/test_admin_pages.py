@@ -11,7 +11,9 @@ from xml.etree import ElementTree
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -360,6 +362,42 @@ def test_moving_a_protected_label_without_the_permission_is_403(editor, template
     assert template.labels.get(name="production").version.number == 1
 
 
+def test_staff_who_may_only_view_templates_cannot_move_labels(template):
+    viewer = Client()
+    user = get_user_model().objects.create_user("viewer", password="pw-for-tests", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_template"))
+    viewer.force_login(user)
+    confirm = dom(viewer.get(move_url(template, "staging") + "?version=2"))
+    assert "disabled" in confirm.find("button", id="confirm-move").attrs
+    assert viewer.post(move_url(template, "staging"), {"version": "2"}).status_code == 403
+    assert not template.labels.filter(name="staging").exists()
+
+
+def test_labels_history_and_versions_take_the_same_queries_however_many_rows(
+    root, template, django_assert_num_queries
+):
+    pages = [
+        change_url(template),
+        reverse("admin:templates_app_labelmove_changelist"),
+        reverse("admin:templates_app_invocation_changelist"),
+    ]
+    make_invocation(template.versions.get(number=1))
+    few = {}
+    for url in pages:
+        root.get(url)
+        with CaptureQueriesContext(connection) as queries:
+            root.get(url)
+        few[url] = len(queries.captured_queries)
+    for number in range(3, 7):
+        version = make_version(template, body=make_body(params={"max_tokens": number}))
+        services.label_move(template=template, label="production", version=number)
+        services.label_move(template=template, label=f"canary-{number}", version=number)
+        make_invocation(version)
+    for url in pages:
+        with django_assert_num_queries(few[url], info=url):
+            root.get(url)
+
+
 def test_other_labels_move_without_the_permission(editor, template):
     editor.post(move_url(template, "staging"), {"version": "2"})
     assert template.labels.get(name="staging").updated_by == "editor"
@@ -399,8 +437,10 @@ def api_move(client: APIClient, template, label: str, version: int):
 
 
 def test_api_refuses_protected_moves_to_signed_in_staff_without_the_permission(template):
+    staffer = get_user_model().objects.create_user("staffer", password="x", is_staff=True)
+    staffer.user_permissions.add(Permission.objects.get(codename="change_template"))
     client = APIClient()
-    client.force_login(get_user_model().objects.create_user("staffer", password="x", is_staff=True))
+    client.force_login(staffer)
     response = api_move(client, template, "production", 2)
     assert response.status_code == 403
     assert response.json()["error"]["type"] == "permission_denied"
@@ -409,7 +449,10 @@ def test_api_refuses_protected_moves_to_signed_in_staff_without_the_permission(t
 
 def test_api_lets_staff_with_the_permission_and_api_keys_move_protected_labels(api, template):
     user = get_user_model().objects.create_user("releaser", password="x", is_staff=True)
-    user.user_permissions.add(Permission.objects.get(codename="move_protected_label"))
+    user.user_permissions.add(
+        Permission.objects.get(codename="move_protected_label"),
+        Permission.objects.get(codename="change_template"),
+    )
     client = APIClient()
     client.force_login(user)
     assert api_move(client, template, "production", 2).status_code == 200

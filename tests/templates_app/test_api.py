@@ -193,8 +193,11 @@ def test_last_used_is_refreshed_once_it_is_stale(api, api_key):
 
 @pytest.mark.django_db
 def test_staff_user_signed_in_to_the_admin_can_read_the_api():
+    from django.contrib.auth.models import Permission
+
     client = APIClient()
     user = get_user_model().objects.create_user("editor", password="x", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_template"))
     client.force_login(user)
 
     response = client.get(f"{API}/templates")

@@ -742,3 +742,24 @@ def test_any_json_as_a_whole_request_is_never_a_500(client, stored, payload):
         response = send(client, method, path, json.dumps(payload))
 
         _assert_not_a_server_error(response, payload)
+
+
+UNKNOWN_API_PATHS = [
+    "nothing-here",
+    "templates/bad.slug",
+    "templates/a%20b/versions",
+    "templates/x/versions/-1",
+    "templates/a%0Ab/stats",
+]
+
+
+@pytest.mark.parametrize("path", UNKNOWN_API_PATHS)
+def test_an_unknown_api_url_is_a_json_404_for_any_method(client, path):
+    response = client.get(f"/api/v1/{path}")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["error"]["type"] == "not_found"
+    # With a cookie and no CSRF token, still the JSON 404 and not a CSRF failure page.
+    client.cookies["csrftoken"] = "x" * 32
+    put = client.put(f"/api/v1/{path}", "{}", content_type="application/json")
+    assert put.status_code == 404 and put.json()["error"]["type"] == "not_found"

@@ -140,8 +140,9 @@ def test_send_through_a_label_in_the_real_event_loop(api_key, template):
     from templates_app import services
 
     services.label_move(template=template, label="production", version=1)
-    response = call_asgi("POST", "/api/v1/templates/doc-qa/send", {"variables": VALUES},
-                         headers=bearer(api_key))
+    response = call_asgi(
+        "POST", "/api/v1/templates/doc-qa/send", {"variables": VALUES}, headers=bearer(api_key)
+    )
     assert response.status == 200, response.body
     assert (response.json()["label"], response.json()["template"]) == ("production", "doc-qa")
 
