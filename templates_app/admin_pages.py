@@ -45,7 +45,9 @@ def format_usd(value: Decimal | float | None) -> str:
         return "—"
     text = f"{abs(value):,.6f}".rstrip("0")
     whole, _, cents = text.partition(".")
-    return f"{'-' if value < 0 else ''}${whole}.{cents.ljust(2, '0')}"
+    # The sign follows the rounded figure: a tiny loss shows as $0.00, not -$0.00.
+    negative = value < 0 and text.strip("0.,") != ""
+    return f"{'-' if negative else ''}${whole}.{cents.ljust(2, '0')}"
 
 
 # --- the change page ---------------------------------------------------------------------

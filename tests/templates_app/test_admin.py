@@ -66,3 +66,8 @@ def test_revoke_action_revokes_at_once(staff):
     )
     key.refresh_from_db()
     assert key.revoked_at is not None
+
+
+def test_a_new_key_shown_once_never_travels_in_a_cookie(staff):
+    response = staff.post(reverse("admin:templates_app_apikey_add"), {"name": "cookie-check"})
+    assert "messages" not in response.cookies

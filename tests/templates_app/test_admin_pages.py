@@ -684,3 +684,12 @@ def test_invocation_detail_is_read_only_with_checkpoints_miss_and_error(root, te
     assert "rate_limited" in error and "slow down &lt;now&gt;" in error and "429" in error
     post = root.post(reverse("admin:templates_app_invocation_change", args=[ok.pk]), {})
     assert post.status_code == 403
+
+
+def test_a_loss_too_small_to_show_has_no_minus_sign():
+    from decimal import Decimal
+
+    from templates_app.admin_pages import format_usd
+
+    assert format_usd(Decimal("-0.0000001")) == "$0.00"
+    assert format_usd(Decimal("-0.0114")) == "-$0.0114"
