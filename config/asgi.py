@@ -11,3 +11,8 @@ application = get_asgi_application()
 if settings.CACHET["SERVE_STATIC"]:
     # Admin and API-docs assets come from the app itself (no CDN).
     application = ASGIStaticFilesHandler(application)
+
+from templates_app.lifespan import Lifespan  # noqa: E402 - needs the app registry ready
+
+# Drains the invocation queue when the server stops.
+application = Lifespan(application)

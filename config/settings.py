@@ -68,6 +68,18 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
+    "DATABASE_POOL", True
+):
+    # Under ASGI each request's database work runs in a thread of its own, so without a
+    # pool every request would open (and close) a connection. A pool hands them out;
+    # persistent connections are then the pool's job, not CONN_MAX_AGE's.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN", 2, minimum=0),
+        "max_size": env_int("DATABASE_POOL_MAX", 20, minimum=1),
+        "timeout": env_float("DATABASE_POOL_TIMEOUT", 10.0, minimum=0.1),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # IMMEDIATE takes the write lock when a transaction starts, so concurrent writers
     # queue on the lock instead of failing when they upgrade from a read.
@@ -150,6 +162,12 @@ CACHET = {
     "PROTECTED_LABELS": env_list("CACHET_PROTECTED_LABELS", ["production"]),
     # Requests a minute per API key whose own limit is empty; 0 means unlimited.
     "DEFAULT_RATE_LIMIT": env_int("CACHET_DEFAULT_RATE_LIMIT", 600, minimum=0),
+    # Invocation rows wait in a queue of this many and are written in batches by a
+    # thread of their own (templates_app/writer.py); 0 writes each inside its send.
+    "INVOCATION_QUEUE": env_int("CACHET_INVOCATION_QUEUE", 10_000, minimum=0),
+    "INVOCATION_BATCH": env_int("CACHET_INVOCATION_BATCH", 500, minimum=1),
+    # Seconds the queue has to drain at shutdown (after in-flight sends have finished).
+    "INVOCATION_DRAIN_TIMEOUT": env_float("CACHET_INVOCATION_DRAIN_TIMEOUT", 30.0, minimum=0),
 }
 
 # Provider settings (DESIGN.md section 5). Secrets have no defaults: a provider
@@ -163,6 +181,9 @@ GATEWAY = {
     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": env_str("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"),
     "CONNECT_TIMEOUT": env_float("CACHET_PROVIDER_CONNECT_TIMEOUT", 10.0, minimum=0.1),
     "TIMEOUT": env_float("CACHET_PROVIDER_TIMEOUT", 600.0, minimum=0.1),
+    # Connections per provider and process: at most this many calls in flight upstream.
+    "MAX_CONNECTIONS": env_int("CACHET_PROVIDER_MAX_CONNECTIONS", 4096, minimum=1),
+    "MAX_KEEPALIVE": env_int("CACHET_PROVIDER_MAX_KEEPALIVE", 256, minimum=0),
 }
 
 LOGGING = {

@@ -21,7 +21,16 @@ from gateway.errors import (
     RateLimitError,
     StreamInterruptedError,
 )
-from gateway.http import Dialect, ErrorDetails, ProviderHTTP, excerpt, json_or_none, redact
+from gateway.http import (
+    DEFAULT_LIMITS,
+    Dialect,
+    ErrorDetails,
+    ProviderHTTP,
+    excerpt,
+    json_or_none,
+    pool_limits,
+    redact,
+)
 from gateway.retry import MAX_ATTEMPTS, parse_retry_after
 from gateway.types import (
     CacheControl,
@@ -367,6 +376,7 @@ class AnthropicClient:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
+        limits: httpx.Limits = DEFAULT_LIMITS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._api_key = api_key
@@ -375,7 +385,7 @@ class AnthropicClient:
         headers["content-type"] = "application/json"
         timeouts = httpx.Timeout(timeout, connect=connect_timeout)
         self._http = ProviderHTTP(
-            httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeouts),
+            httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeouts, limits=limits),
             _DIALECT,
             redact=self._redact,
             unreachable=self._unreachable,
@@ -395,6 +405,7 @@ class AnthropicClient:
             connect_timeout=float(config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT),
             timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
             max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
+            limits=pool_limits(config),
         )
 
     async def send(self, request: ChatRequest) -> Result:

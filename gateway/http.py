@@ -28,6 +28,19 @@ from gateway.sse import iter_lines, iter_sse
 
 EXCERPT_CHARS = 200
 EMPTY_BODY = "(empty body)"
+# httpx's default (100 connections, 20 kept alive) would queue sends beyond 100 in flight
+# and reopen connections under steady concurrency above 20.
+DEFAULT_LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=256)
+
+
+def pool_limits(config: Mapping[str, Any]) -> httpx.Limits:
+    """Pool limits from the ``GATEWAY`` settings ``MAX_CONNECTIONS`` and ``MAX_KEEPALIVE``."""
+    return httpx.Limits(
+        max_connections=int(config.get("MAX_CONNECTIONS") or DEFAULT_LIMITS.max_connections),
+        max_keepalive_connections=int(
+            config.get("MAX_KEEPALIVE", DEFAULT_LIMITS.max_keepalive_connections)
+        ),
+    )
 
 
 def excerpt(body: bytes, *, ellipsis: str = "...", empty: str = EMPTY_BODY) -> str:

@@ -28,6 +28,7 @@ from gateway.errors import (
     StreamInterruptedError,
 )
 from gateway.http import (
+    DEFAULT_LIMITS,
     EMPTY_BODY,
     EXCERPT_CHARS,
     Dialect,
@@ -35,6 +36,7 @@ from gateway.http import (
     ProviderHTTP,
     excerpt,
     json_or_none,
+    pool_limits,
     redact,
 )
 from gateway.retry import MAX_ATTEMPTS, parse_retry_after
@@ -303,6 +305,7 @@ class OpenAIClient:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
+        limits: httpx.Limits = DEFAULT_LIMITS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._url = base_url.rstrip("/") + "/chat/completions"
@@ -311,7 +314,9 @@ class OpenAIClient:
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._http = ProviderHTTP(
-            httpx.AsyncClient(timeout=httpx.Timeout(timeout, connect=connect_timeout)),
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(timeout, connect=connect_timeout), limits=limits
+            ),
             _DIALECT,
             redact=self._redact,
             unreachable=self._unreachable,
@@ -336,6 +341,7 @@ class OpenAIClient:
             connect_timeout=float(config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT),
             timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
             max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
+            limits=pool_limits(config),
         )
 
     async def send(self, request: ChatRequest) -> Result:

@@ -1,8 +1,9 @@
-"""Write the invocation of a send: usage, cost, fingerprints and the miss explanation."""
+"""Build the row of a send: usage, cost, fingerprints and, when it missed, why."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,21 @@ from .selectors import version_compiled
 from .services import Rendered
 
 HISTORY_SIZE = 200
+# What an explanation reads of earlier calls (``variables`` only for the newest match).
+HISTORY_FIELDS = (
+    "id",
+    "template_id",
+    "version__number",
+    "version__content_hash",
+    "version_id",
+    "label",
+    "model",
+    "status",
+    "created_at",
+    "checkpoints",
+    "block_hashes",
+    "prefix_variable_hashes",
+)
 REDACTED = "[redacted]"
 
 
@@ -98,26 +114,51 @@ def _first_difference(rendered: Rendered, previous: Invocation):  # noqa: ANN202
     return find
 
 
-def _explain(rendered: Rendered, usage: Usage, call: Call) -> dict[str, Any] | None:
-    if not needs_explaining(call.checkpoints, usage.cache_read_tokens, usage.cache_write_tokens):
-        return None
-    previous = list(
+def _history(invocation: Invocation, pending: Iterable[Invocation]) -> list[Invocation]:
+    """The newest earlier successful calls of the same template and model: rows not yet
+    written first, then the stored ones (only the fields an explanation reads)."""
+    stored = (
         Invocation.objects.filter(
-            template=rendered.version.template_id,
-            model=rendered.result.request.model,
-            status=Invocation.Status.OK,
+            template=invocation.template_id, model=invocation.model, status=Invocation.Status.OK
         )
         .select_related("version")
+        .only(*HISTORY_FIELDS)
         .order_by("-created_at", "-id")[:HISTORY_SIZE]
     )
-    same = next(
-        (p for p in previous if p.version_id == rendered.version.pk and p.label == call.label), None
+    queued = [p for p in pending if p.status == Invocation.Status.OK]
+    seen = {p.pk for p in queued}
+    merged = queued + [p for p in stored if p.pk not in seen]
+    merged.sort(key=lambda p: (p.created_at, p.pk or 0), reverse=True)
+    return merged[:HISTORY_SIZE]
+
+
+def needs_history(invocation: Invocation) -> bool:
+    """A successful call that paid for a cache write or read nothing gets an explanation."""
+    return invocation.status == Invocation.Status.OK and needs_explaining(
+        invocation.checkpoints, invocation.cache_read_tokens, invocation.cache_write_tokens
     )
+
+
+def invocation_explain(
+    invocation: Invocation, rendered: Rendered, *, pending: Iterable[Invocation] = ()
+) -> None:
+    """Set ``invocation.miss``: why it paid for a write or read nothing (reads the history)."""
+    previous = _history(invocation, pending)
+    call = _as_call(invocation)
+    same = next(
+        (p for p in previous if p.version_id == invocation.version_id and p.label == call.label),
+        None,
+    )
+    if same is not None and same.variables is None and same.pk is not None:
+        # Only the newest matching row needs its variables, to re-render it.
+        same.variables = (
+            Invocation.objects.filter(pk=same.pk).values_list("variables", flat=True).first()
+        )
     finder = _first_difference(rendered, same) if same else None
-    return explain(call, [_as_call(p) for p in previous], first_difference=finder)
+    invocation.miss = explain(call, [_as_call(p) for p in previous], first_difference=finder)
 
 
-def invocation_record(
+def invocation_build(
     *,
     rendered: Rendered,
     api_key: ApiKey | None,
@@ -132,7 +173,8 @@ def invocation_record(
     started_at: datetime,
     partial_text: str = "",
 ) -> Invocation:
-    """Store one send. Secrets never reach it: errors carry the provider's message only."""
+    """The row of one send, not yet saved and without its miss explanation (no database
+    access). Secrets never reach it: errors carry the provider's message only."""
     render_result = rendered.result
     request = render_result.request
     checkpoints = _checkpoints(rendered)
@@ -157,7 +199,6 @@ def invocation_record(
             "cost_usd": priced.usd,
             "cost_without_cache_usd": priced.usd_without_cache,
             "saved_usd": priced.saved_usd,
-            "miss": _explain(rendered, result.usage, call),
             "output_text": result.text,
             "stop_reason": result.stop_reason or "",
             "request_id": result.request_id or "",
@@ -176,7 +217,7 @@ def invocation_record(
             "output_text": partial_text,
             "error_message": "the client closed the connection before the stream ended",
         }
-    return Invocation.objects.create(
+    return Invocation(
         template_id=rendered.version.template_id,
         version=rendered.version,
         label=rendered.label or "",
