@@ -17,9 +17,21 @@ DEFAULT_LABEL = "production"
 LATEST = "latest"
 
 
+# Version fields a send does not read: the compiled body is cached per content hash.
+HEAVY_VERSION_FIELDS = ("body", "lint")
+
+
 def template_get(*, slug: str) -> Template:
     """The template with ``slug``; ``NotFoundError`` otherwise."""
     template = Template.objects.filter(slug=slug).first()
+    if template is None:
+        raise NotFoundError(f"template '{slug}' not found")
+    return template
+
+
+def template_ref(*, slug: str) -> Template:
+    """``template_get`` with only the id and slug loaded: what a send needs."""
+    template = Template.objects.only("id", "slug").filter(slug=slug).first()
     if template is None:
         raise NotFoundError(f"template '{slug}' not found")
     return template
@@ -43,16 +55,19 @@ def version_list(*, template: Template) -> QuerySet[Version]:
     return template.versions.order_by("-number")
 
 
-def version_get(*, template: Template, number: int) -> Version:
-    """Version ``number`` of ``template``; ``NotFoundError`` otherwise."""
-    version = template.versions.filter(number=number).first()
+def version_get(*, template: Template, number: int, light: bool = False) -> Version:
+    """Version ``number`` of ``template``; ``NotFoundError`` otherwise. ``light`` leaves
+    the body and lint report unloaded (the compiled body is cached per content hash)."""
+    versions = template.versions.defer(*HEAVY_VERSION_FIELDS) if light else template.versions
+    version = versions.filter(number=number).first()
     if version is None:
         raise NotFoundError(f"template '{template.slug}' has no version {number}")
     return version
 
 
-def version_latest(*, template: Template) -> Version:
-    version = template.versions.order_by("-number").first()
+def version_latest(*, template: Template, light: bool = False) -> Version:
+    versions = template.versions.defer(*HEAVY_VERSION_FIELDS) if light else template.versions
+    version = versions.order_by("-number").first()
     if version is None:
         raise NotFoundError(f"template '{template.slug}' has no versions yet")
     return version
@@ -69,18 +84,21 @@ def version_resolve(
     if version is not None and label is not None:
         raise CachetError("give either 'version' or 'label', not both")
     if version is not None:
-        return version_get(template=template, number=version), None
+        return version_get(template=template, number=version, light=True), None
     if label == LATEST:
-        return version_latest(template=template), LATEST
+        return version_latest(template=template, light=True), LATEST
+    labels = template.labels.select_related("version").defer(
+        *(f"version__{name}" for name in HEAVY_VERSION_FIELDS)
+    )
     if label is not None:
-        found = template.labels.select_related("version").filter(name=label).first()
+        found = labels.filter(name=label).first()
         if found is None:
             raise NotFoundError(f"template '{template.slug}' has no label '{label}'")
         return found.version, label
-    default = template.labels.select_related("version").filter(name=DEFAULT_LABEL).first()
+    default = labels.filter(name=DEFAULT_LABEL).first()
     if default is not None:
         return default.version, DEFAULT_LABEL
-    return version_latest(template=template), LATEST
+    return version_latest(template=template, light=True), LATEST
 
 
 def version_compiled(*, version: Version) -> CompiledBody:

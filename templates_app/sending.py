@@ -24,9 +24,10 @@ from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailab
 from gateway.types import Result
 
 from .errors import CachetError
-from .models import ApiKey, Invocation, Template
+from .models import ApiKey, Invocation
 from .providers import client_for
 from .recording import invocation_build, invocation_explain, needs_history
+from .selectors import template_ref
 from .services import Rendered, template_render
 from .writer import invocation_writer
 
@@ -52,7 +53,7 @@ class SendError(CachetError):
 class SendCall:
     """Who sends what: the caller's input to ``send``."""
 
-    template: Template
+    slug: str
     variables: dict[str, Any]
     version: int | None = None
     label: str | None = None
@@ -113,7 +114,7 @@ async def _record(
 def _render_and_release(call: SendCall) -> Rendered:
     try:
         return template_render(
-            template=call.template,
+            template=template_ref(slug=call.slug),
             variables=call.variables,
             version=call.version,
             label=call.label,

@@ -6,7 +6,6 @@ from dataclasses import asdict
 from typing import Any, ClassVar
 
 import adrf.views
-from asgiref.sync import sync_to_async
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -334,11 +333,10 @@ class TemplateSendApi(AsyncApiView):
         "`delta` events ({text}), then one `done` event (the JSON below) or one `error`.",
     )
     async def post(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
-        template = await sync_to_async(selectors.template_get)(slug=slug)
         data = _valid(SendInputSerializer, request.data)
         stream = data.pop("stream")
         call = SendCall(
-            template=template,
+            slug=slug,
             api_key=key_of(request),
             caller=actor_name(request),
             **data,
