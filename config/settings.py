@@ -167,6 +167,9 @@ CACHET = {
     # thread of their own (templates_app/writer.py); 0 writes each inside its send.
     "INVOCATION_QUEUE": env_int("CACHET_INVOCATION_QUEUE", 10_000, minimum=0),
     "INVOCATION_BATCH": env_int("CACHET_INVOCATION_BATCH", 500, minimum=1),
+    # Long-lived threads (each keeping its connection) for the send path's database
+    # reads (templates_app/dbthreads.py); 0 runs them the way Django would.
+    "DB_THREADS": env_int("CACHET_DB_THREADS", 8, minimum=0),
     # Seconds the queue has to drain at shutdown (after in-flight sends have finished).
     "INVOCATION_DRAIN_TIMEOUT": env_float("CACHET_INVOCATION_DRAIN_TIMEOUT", 30.0, minimum=0),
 }

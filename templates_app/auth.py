@@ -51,7 +51,7 @@ class ApiKeyAuthentication(BaseAuthentication):
             raw = parts[1].decode("ascii")
         except UnicodeDecodeError:
             raise AuthenticationFailed("invalid API key") from None
-        key = ApiKey.objects.filter(key_hash=hash_key(raw)).first()
+        key = ApiKey.by_hash(hash_key(raw))
         if key is None:
             raise AuthenticationFailed("invalid API key")
         if not key.is_active:

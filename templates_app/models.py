@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 SLUG_VALIDATOR = RegexValidator(
@@ -23,6 +23,11 @@ LABEL_VALIDATOR = RegexValidator(
 )
 KEY_PREFIX = "cachet_"
 LABEL_MAX_LENGTH = 64
+
+
+def qn(name: str) -> str:
+    """A table or column name quoted for the database in use."""
+    return connection.ops.quote_name(name)
 
 
 class ImmutableVersionError(Exception):
@@ -199,6 +204,12 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
 
+    @classmethod
+    def by_hash(cls, key_hash: str) -> ApiKey | None:
+        """The key with this hash (asked on every API call: plain SQL, no ORM compiling)."""
+        sql = f"SELECT * FROM {qn(cls._meta.db_table)} WHERE key_hash = %s"  # noqa: S608
+        return next(iter(cls.objects.raw(sql, [key_hash])), None)
+
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
@@ -215,7 +226,15 @@ class ApiKey(models.Model):
 
     def template_slugs(self) -> set[str]:
         """The slugs of the templates this key is limited to; empty: every template."""
-        return set(self.templates.values_list("slug", flat=True))
+        # Asked on every API call: plain SQL, which costs a fraction of the ORM's compiling.
+        links = ApiKey.templates.through._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.slug FROM {qn(Template._meta.db_table)} t "  # noqa: S608
+                f"JOIN {qn(links.db_table)} m ON m.template_id = t.id WHERE m.apikey_id = %s",
+                [self.pk],
+            )
+            return {slug for (slug,) in cursor.fetchall()}
 
     def issue(self) -> str:
         """Give this key a new secret; return the raw key, which is never stored."""

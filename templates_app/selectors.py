@@ -29,14 +29,6 @@ def template_get(*, slug: str) -> Template:
     return template
 
 
-def template_ref(*, slug: str) -> Template:
-    """``template_get`` with only the id and slug loaded: what a send needs."""
-    template = Template.objects.only("id", "slug").filter(slug=slug).first()
-    if template is None:
-        raise NotFoundError(f"template '{slug}' not found")
-    return template
-
-
 def template_list() -> QuerySet[Template]:
     return Template.objects.order_by("slug")
 

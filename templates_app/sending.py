@@ -16,19 +16,18 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from asgiref.sync import sync_to_async
-from django.db import connection as db
 from django.utils import timezone
 
 from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
 from gateway.types import Result
 
+from .dbthreads import run_db
 from .errors import CachetError
 from .models import ApiKey, Invocation
 from .providers import client_for
 from .recording import invocation_build, invocation_explain, needs_history
-from .selectors import template_ref
-from .services import Rendered, template_render
+from .resolving import send_target
+from .services import Rendered, version_render
 from .writer import invocation_writer
 
 
@@ -102,38 +101,23 @@ async def _record(
     writer = invocation_writer()
     if needs_history(invocation):
         pending = writer.pending(template_id=invocation.template_id, model=invocation.model)
-        await sync_to_async(invocation_explain)(invocation, rendered, pending=pending)
+        await run_db(invocation_explain, invocation, rendered, pending=pending)
     if writer.inline:
-        await sync_to_async(invocation.save)(force_insert=True)
+        await run_db(invocation.save, force_insert=True)
     else:
-        invocation.pk = writer.next_id() or await sync_to_async(writer.reserve)()
+        invocation.pk = writer.next_id() or await run_db(writer.reserve)
         await writer.put(invocation)
     return invocation
 
 
-def _render_and_release(call: SendCall) -> Rendered:
-    try:
-        return template_render(
-            template=template_ref(slug=call.slug),
-            variables=call.variables,
-            version=call.version,
-            label=call.label,
-            model=call.model,
-        )
-    finally:
-        # The send now waits on the provider, for seconds or minutes: give the database
-        # connection back (to the pool) instead of holding it idle all that time.
-        if not db.in_atomic_block:
-            db.close()
+def send_prepare(call: SendCall) -> Rendered:
+    """Resolve and render the send (sync: reads the database). Raises ``CachetError``."""
+    _, version, label = send_target(slug=call.slug, version=call.version, label=call.label)
+    return version_render(version, label, call.variables, model=call.model)
 
 
-async def _prepare(call: SendCall) -> Rendered:
-    return await sync_to_async(_render_and_release)(call)
-
-
-async def template_send(call: SendCall) -> tuple[Invocation, Rendered, Result]:
-    """Render and send once. Raises ``CachetError`` (nothing sent) or ``SendError`` (recorded)."""
-    rendered = await _prepare(call)
+async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation, Rendered, Result]:
+    """Send ``rendered`` (from ``send_prepare``) once. Raises ``SendError`` (recorded)."""
     started, clock = timezone.now(), time.perf_counter()
     try:
         result = await client_for(rendered.result.request.provider).send(rendered.result.request)
@@ -154,13 +138,12 @@ def sse(event: str, payload: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
-async def template_stream(call: SendCall) -> AsyncIterator[bytes]:
-    """Render, then return the SSE byte stream of the send.
+async def template_stream(call: SendCall, rendered: Rendered) -> AsyncIterator[bytes]:
+    """The SSE byte stream of the send of ``rendered`` (from ``send_prepare``).
 
-    Errors before the provider is called (bad variables, provider not configured)
-    raise here, so the caller answers with a plain JSON error instead of a stream.
+    A provider that is not configured raises here, so the caller answers with a plain
+    JSON error instead of a stream.
     """
-    rendered = await _prepare(call)
     started, clock = timezone.now(), time.perf_counter()
     try:
         client = client_for(rendered.result.request.provider)

@@ -215,9 +215,16 @@ def template_render(
     """Resolve the version, render it and translate it for the model's provider. Sends nothing."""
     resolved, label_name = version_resolve(template=template, version=version, label=label)
     resolved.template = template  # loaded already; async callers must not fetch it lazily
-    compiled = version_compiled(version=resolved)
-    result = render(compiled, variables, model=model, version=resolved.number)
-    return Rendered(resolved, label_name, result, wire_request(result.request))
+    return version_render(resolved, label_name, variables, model=model)
+
+
+def version_render(
+    version: Version, label: str | None, variables: dict[str, Any], *, model: str | None
+) -> Rendered:
+    """Render a resolved version and translate it for the model's provider."""
+    compiled = version_compiled(version=version)
+    result = render(compiled, variables, model=model, version=version.number)
+    return Rendered(version, label, result, wire_request(result.request))
 
 
 def wire_request(request: ChatRequest) -> dict[str, Any]:

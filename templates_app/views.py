@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import asdict
 from typing import Any, ClassVar
 
 import adrf.views
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import selectors, services
 from .auth import actor_name, key_of
+from .dbthreads import run_db
 from .diffing import diff_bodies
 from .models import ApiKey
 from .pagination import Pagination
-from .sending import SendCall, send_payload, template_send, template_stream
+from .sending import SendCall, send_payload, send_prepare, template_send, template_stream
 from .serializers import (
     DiffOutputSerializer,
     InvocationFilterSerializer,
@@ -147,6 +150,38 @@ class AsyncApiView(RequireBodyMixin, adrf.views.APIView):
     """Endpoints whose handlers are coroutines (they wait on providers)."""
 
     scopes: ClassVar[dict[str, str]] = {}
+
+    async def async_dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """adrf's dispatch, with authentication, permissions and throttles (which read the
+        database) on the long-lived database threads instead of a thread per request."""
+        self.args, self.kwargs = args, kwargs
+        request = self.initialize_request(request, *args, **kwargs)
+        self.request = request
+        self.headers = self.default_response_headers
+        try:
+            await run_db(self._initial_then_prepare, request, *args, **kwargs)
+            handler = getattr(self, request.method.lower(), None)
+            if request.method.lower() not in self.http_method_names or handler is None:
+                handler = self.http_method_not_allowed
+            if inspect.iscoroutinefunction(handler):
+                response = await handler(request, *args, **kwargs)
+            else:
+                response = await run_db(handler, request, *args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - DRF turns it into the error answer
+            response = self.handle_exception(exc)
+        self.response = self.finalize_response(request, response, *args, **kwargs)
+        return self.response
+
+    def _initial_then_prepare(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # One thread hop for both: authentication and the handler's database reads.
+        self.initial(request, *args, **kwargs)
+        prepare = getattr(self, f"prepare_{request.method.lower()}", None)
+        if prepare is not None:
+            prepare(request, *args, **kwargs)
+
+    # adrf's version always goes through async_to_sync, which from a database thread
+    # starts an event loop of its own on every request; these throttles are all sync.
+    check_throttles = APIView.check_throttles
 
 
 def _paginated(request: Request, view: APIView, queryset: Any, serializer: type) -> Response:
@@ -332,23 +367,24 @@ class TemplateSendApi(AsyncApiView):
         description="Render and send. With `stream: true` the answer is `text/event-stream`: "
         "`delta` events ({text}), then one `done` event (the JSON below) or one `error`.",
     )
-    async def post(self, request: Request, slug: str) -> Response | StreamingHttpResponse:
+    def prepare_post(self, request: Request, slug: str) -> None:
+        """Check the input, resolve and render (on a database thread, after authentication)."""
         data = _valid(SendInputSerializer, request.data)
-        stream = data.pop("stream")
-        call = SendCall(
-            slug=slug,
-            api_key=key_of(request),
-            caller=actor_name(request),
-            **data,
-        )
-        if stream:
-            events = await template_stream(call)
+        self.stream = data.pop("stream")
+        self.call = SendCall(slug=slug, api_key=key_of(request), caller=actor_name(request), **data)
+        self.rendered = send_prepare(self.call)
+
+    async def post(self, request: Request, slug: str) -> HttpResponse | StreamingHttpResponse:
+        if self.stream:
+            events = await template_stream(self.call, self.rendered)
             response = StreamingHttpResponse(events, content_type="text/event-stream")
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"
             return response
-        invocation, rendered, result = await template_send(call)
-        return Response(send_payload(invocation, rendered, result))
+        invocation, rendered, result = await template_send(self.call, self.rendered)
+        # Rendered here, in place: Django would render a DRF Response in a thread of its own.
+        body = JSONRenderer().render(send_payload(invocation, rendered, result))
+        return HttpResponse(body, content_type="application/json")
 
 
 class InvocationListApi(ApiView):

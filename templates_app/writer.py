@@ -2,8 +2,8 @@
 
 A send builds its ``Invocation`` (with an id reserved ahead of time from the table's own
 sequence, so the answer can name it) and hands it to this process's writer. One thread
-writes what is queued with ``bulk_create``, as many rows as have piled up (at most
-``batch_size``) per statement. The guarantees:
+writes what is queued with ``bulk_create``: it waits up to ``linger`` (50 ms) for rows to
+pile up, then writes them (at most ``batch_size``) in one statement. The guarantees:
 
 - **Nothing is dropped when the queue is full**: ``put`` waits for room (back-pressure on
   the sends), it never discards a row.
@@ -93,11 +93,14 @@ class InvocationWriter:
         *,
         capacity: int = 10_000,
         batch_size: int = 500,
+        linger: float = 0.05,
         ids_per_reservation: int = 500,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.capacity = capacity
         self.batch_size = batch_size
+        self.linger = linger
+        self._urgent = False
         self.ids_per_reservation = ids_per_reservation
         self._sleep = sleep
         self._cond = threading.Condition()
@@ -151,7 +154,9 @@ class InvocationWriter:
         if self._stopping:
             raise RuntimeError("the invocation writer has stopped")
         self._queue.append(invocation)
-        self._cond.notify_all()
+        if len(self._queue) in (1, self.batch_size):
+            # Wake the writer for a first row or a full batch only, not on every row.
+            self._cond.notify_all()
         if self._thread is None:
             self._thread = threading.Thread(
                 target=self._run, name="cachet-invocation-writer", daemon=True
@@ -173,11 +178,16 @@ class InvocationWriter:
         """Wait until everything queued so far is written; False if ``timeout`` ran out."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            while self._queue:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    return False
-                self._cond.wait(left)
+            self._urgent = True
+            self._cond.notify_all()
+            try:
+                while self._queue:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    self._cond.wait(left)
+            finally:
+                self._urgent = False
         return True
 
     def stop(self, timeout: float = 30.0) -> bool:
@@ -205,6 +215,7 @@ class InvocationWriter:
                         self._cond.wait()
                     if not self._queue:
                         return
+                    self._linger()
                     batch = list(islice(self._queue, self.batch_size))
                 if not self._write(batch):
                     return  # stopping while the database is away: stop() logs the rows
@@ -219,6 +230,16 @@ class InvocationWriter:
                 self._keep_ids()
         finally:
             db.close()
+
+    def _linger(self) -> None:
+        """Give a batch ``linger`` seconds to fill (lock held): one statement for many rows
+        costs less than one each, and the rows are not waited on."""
+        deadline = time.monotonic() + self.linger
+        while len(self._queue) < self.batch_size and not (self._stopping or self._urgent):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._cond.wait(left)
 
     def _write(self, batch: list[Invocation]) -> bool:
         """Write ``batch``, retrying while the database is away; False if stopped first."""

@@ -6,7 +6,9 @@ os.environ.setdefault("SECRET_KEY", "test-suite-secret-key-not-for-production")
 
 from config.settings import *  # noqa: E402,F403
 
-# Invocation rows are written inside each send here: the tests' transactions hide their
-# rows from another thread's connection. The background writer has tests of its own
-# (tests/templates_app/test_writer.py) and serves the README and load tests.
+# Invocation rows are written inside each send, and database reads happen on the
+# request's own thread, here: a test's transaction hides its rows from other threads'
+# connections. The production settings have tests of their own (test_writer.py,
+# test_dbthreads.py) and serve the README, serve and load tests.
 CACHET["INVOCATION_QUEUE"] = 0  # noqa: F405
+CACHET["DB_THREADS"] = 0  # noqa: F405

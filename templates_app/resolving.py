@@ -1,0 +1,98 @@
+"""Which version a send means, in one SQL statement: the send path's ``version_resolve``.
+
+``selectors.version_resolve`` answers with up to three ORM queries (template, label,
+latest version), and compiling them costs more than running them. A send asks once:
+one statement returns the template's id and every candidate version id, and versions,
+being immutable, come from a per-process cache, loaded without their body (the compiled
+body is cached per content hash). Labels are read on every send, so a label move takes
+effect at once. Answers and errors are those of ``version_resolve``.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import threading
+
+from django.db import connection
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from .errors import CachetError, NotFoundError
+from .models import Label, Template, Version
+from .selectors import DEFAULT_LABEL, HEAVY_VERSION_FIELDS, LATEST
+
+_SQL = """
+SELECT t.id,
+  (SELECT l.version_id FROM {label} l WHERE l.template_id = t.id AND l.name = %s),
+  (SELECT v.id FROM {version} v WHERE v.template_id = t.id AND v.number = %s),
+  (SELECT v.id FROM {version} v WHERE v.template_id = t.id ORDER BY v.number DESC LIMIT 1)
+FROM {template} t WHERE t.slug = %s
+"""
+
+
+@functools.cache
+def _statement() -> str:
+    qn = connection.ops.quote_name
+    return _SQL.format(
+        label=qn(Label._meta.db_table),
+        version=qn(Version._meta.db_table),
+        template=qn(Template._meta.db_table),
+    )
+
+
+_versions: dict[int, Version] = {}
+_versions_lock = threading.Lock()
+CACHED_VERSIONS = 4096
+
+
+def _version(pk: int, template: Template) -> Version:
+    with _versions_lock:
+        stored = _versions.get(pk)
+    if stored is None:
+        stored = Version.objects.defer(*HEAVY_VERSION_FIELDS).get(pk=pk)
+        with _versions_lock:
+            if len(_versions) >= CACHED_VERSIONS:
+                _versions.clear()
+            _versions[pk] = stored
+    version = copy.copy(stored)  # the cached one is shared by every thread
+    version.template = template
+    return version
+
+
+@receiver(post_save, sender=Version)
+def _forget(sender: type[Version], instance: Version, **kwargs: object) -> None:
+    """A new version can only reuse an id after a rolled-back insert (as in tests), but
+    then the cached one must go."""
+    with _versions_lock:
+        _versions.pop(instance.pk, None)
+
+
+def send_target(
+    *, slug: str, version: int | None = None, label: str | None = None
+) -> tuple[Template, Version, str | None]:
+    """The template (id and slug only), the version and the label a send goes through."""
+    if version is not None and label is not None:
+        raise CachetError("give either 'version' or 'label', not both")
+    wanted_label = None if label == LATEST else (label or DEFAULT_LABEL)
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(), [wanted_label, version, slug])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFoundError(f"template '{slug}' not found")
+    template_id, by_label, by_number, latest = row
+    template = Template(id=template_id, slug=slug)
+    template._state.adding, template._state.db = False, connection.alias
+    if version is not None:
+        if by_number is None:
+            raise NotFoundError(f"template '{slug}' has no version {version}")
+        return template, _version(by_number, template), None
+    if label is not None and label != LATEST:
+        if by_label is None:
+            raise NotFoundError(f"template '{slug}' has no label '{label}'")
+        return template, _version(by_label, template), label
+    if label is None and by_label is not None:
+        return template, _version(by_label, template), DEFAULT_LABEL
+    if latest is None:
+        raise NotFoundError(f"template '{slug}' has no versions yet")
+    return template, _version(latest, template), LATEST
