@@ -107,7 +107,8 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subp
                 print(f"{command[0]} said:\n{output[-3000:]}", file=sys.stderr)
 
 
-def stub(latency_ms: int) -> tuple[Any, int]:
+def stub(latency_ms: int, **env: str) -> tuple[Any, int]:
+    """The upstream stand-in (``benchmarks/upstream.py``), and the port it listens on."""
     port = free_port()
     command = [
         PYTHON,
@@ -124,8 +125,7 @@ def stub(latency_ms: int) -> tuple[Any, int]:
         "--backlog",
         "4096",
     ]
-    env = {"STUB_LATENCY_MS": str(latency_ms)}
-    return running(command, env, port), port
+    return running(command, {"STUB_LATENCY_MS": str(latency_ms), **env}, port), port
 
 
 class Cachet:

@@ -26,13 +26,15 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from gateway.anthropic import to_anthropic
 from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import BadRequestError
 from gateway.tokens import estimate_tokens
 from gateway.types import ChatRequest, Result, StreamEvent, Usage
+
+T = TypeVar("T")
 
 to_sim = to_anthropic
 
@@ -47,7 +49,8 @@ Clock = Callable[[], float]
 
 
 class CacheStore(Protocol):
-    """Where simulated cache entries live; ``timeout`` is in seconds."""
+    """Where simulated cache entries live; ``timeout`` is in seconds. A store that makes
+    network calls (Redis) sets ``blocking = True``, and is then used from a thread."""
 
     def get(self, key: str) -> Any | None: ...
 
@@ -285,16 +288,24 @@ class SimClient:
         blocks = _blocks(wire, request.model)
         profile = get_profile(request.model)
         breakpoints = _breakpoints(blocks, profile)
-        plan = _plan(blocks, breakpoints, self._read(blocks, breakpoints), profile)
+        plan = _plan(
+            blocks, breakpoints, await self._off_loop(self._read, blocks, breakpoints), profile
+        )
         if self._latency > 0:
             await asyncio.sleep(self._latency)  # entries appear once the answer starts
-        self._write(blocks, plan, started)
+        await self._off_loop(self._write, blocks, plan, started)
         answer = _answer(request, wire, blocks)
         text, stop_reason = _truncate(answer, int(wire["max_tokens"]))
         serial = f"{answer}:{next(self._counter)}".encode()
         request_id = "sim_" + hashlib.sha256(serial).hexdigest()[:24]
         usage = _usage(plan, estimate_tokens(text))
         return Result(text, (), stop_reason, usage, wire["model"], request_id)
+
+    async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)``, in a thread when the store is a network one (``blocking``)."""
+        if getattr(self._store, "blocking", False):
+            return await asyncio.to_thread(fn, *args)
+        return fn(*args)
 
     def _read(self, blocks: list[_Block], breakpoints: list[int]) -> int:
         """The index of the longest live entry within each breakpoint's lookback, refreshed."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 
 from gateway.base import ProviderClient
 from gateway.registry import get_client
@@ -27,6 +28,8 @@ class DjangoCacheStore:
 
     def __init__(self, alias: str = "default") -> None:
         self.alias = alias
+        # Anything but process memory is a network call: the simulator makes it in a thread.
+        self.blocking = not isinstance(caches[alias], LocMemCache)
 
     def get(self, key: str) -> Any | None:
         return caches[self.alias].get(key)
@@ -40,12 +43,17 @@ def gateway_config() -> dict[str, Any]:
     return {**settings.GATEWAY, "SIM_STORE": DjangoCacheStore()}
 
 
-def client_for(provider: str) -> ProviderClient:
+async def client_for(provider: str) -> ProviderClient:
     """This loop's client for ``provider``; ``ProviderUnavailableError`` without credentials."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
-    if provider not in per_loop:
-        per_loop[provider] = get_client(provider, gateway_config())
-    return per_loop[provider]
+    client = per_loop.get(provider)
+    if client is None:
+        # Building one may import boto3 and read the AWS configuration: not on the loop.
+        built = await asyncio.to_thread(get_client, provider, gateway_config())
+        client = per_loop.setdefault(provider, built)
+        if client is not built:  # another send built one meanwhile
+            await built.aclose()
+    return client
 
 
 async def close_clients() -> None:

@@ -120,7 +120,8 @@ async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation,
     """Send ``rendered`` (from ``send_prepare``) once. Raises ``SendError`` (recorded)."""
     started, clock = timezone.now(), time.perf_counter()
     try:
-        result = await client_for(rendered.result.request.provider).send(rendered.result.request)
+        client = await client_for(rendered.result.request.provider)
+        result = await client.send(rendered.result.request)
     except GatewayError as error:
         invocation = await _record(
             call, rendered, started, clock, stream=False, status=_status(error), error=error
@@ -146,7 +147,7 @@ async def template_stream(call: SendCall, rendered: Rendered) -> AsyncIterator[b
     """
     started, clock = timezone.now(), time.perf_counter()
     try:
-        client = client_for(rendered.result.request.provider)
+        client = await client_for(rendered.result.request.provider)
     except ProviderUnavailableError as error:
         invocation = await _record(
             call, rendered, started, clock, stream=True, status=_status(error), error=error

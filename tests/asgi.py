@@ -38,10 +38,15 @@ class AsgiResponse:
         return events
 
 
-async def _call(
-    method: str, path: str, payload: Any, headers: dict[str, str], disconnect_after: int | None
+async def call_in_loop(
+    method: str,
+    path: str,
+    payload: Any,
+    headers: dict[str, str],
+    disconnect_after: int | None,
+    app: Any = None,
 ) -> AsgiResponse:
-    app = get_asgi_application()
+    app = app or get_asgi_application()
     body = json.dumps(payload).encode() if payload is not None else b""
     raw_headers = [
         (b"content-type", b"application/json"),
@@ -96,4 +101,4 @@ def call_asgi(
     disconnect_after: int | None = None,
 ) -> AsgiResponse:
     """One request through the ASGI app, in a fresh event loop."""
-    return asyncio.run(_call(method, path, payload, headers or {}, disconnect_after))
+    return asyncio.run(call_in_loop(method, path, payload, headers or {}, disconnect_after))

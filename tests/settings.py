@@ -12,3 +12,10 @@ from config.settings import *  # noqa: E402,F403
 # test_dbthreads.py) and serve the README, serve and load tests.
 CACHET["INVOCATION_QUEUE"] = 0  # noqa: F405
 CACHET["DB_THREADS"] = 0  # noqa: F405
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, as in production: an in-memory database shared between threads locks whole
+    # tables at once ("database table is locked") where a file waits for its turn.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(os.environ.get("TMPDIR", "/tmp"), f"cachet-test-{os.getpid()}.sqlite3")
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 import pytest
 from hypothesis import given, settings
@@ -448,3 +449,43 @@ def test_from_config_uses_the_configured_store_and_clock():
 
     assert usage.cache_read_tokens == tokens(INSTRUCTIONS, DOCUMENT)
     assert SimClient.from_config({}).name == "sim"
+
+
+class NetworkStore(MemoryStore):
+    """A store that says it makes network calls, and notes the threads that use it."""
+
+    blocking = True
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock)
+        self.threads: set[int] = set()
+
+    def get(self, key: str):
+        self.threads.add(threading.get_ident())
+        return super().get(key)
+
+    def set(self, key: str, value, timeout: float) -> None:
+        self.threads.add(threading.get_ident())
+        super().set(key, value, timeout)
+
+
+def test_a_blocking_store_is_used_from_threads_never_the_event_loop():
+    clock = FakeClock()
+    store = NetworkStore(clock)
+    client = SimClient(store, clock=clock)
+
+    async def twice() -> tuple[int, object]:
+        await client.send(cached_document())
+        return threading.get_ident(), (await client.send(cached_document())).usage
+
+    loop_thread, usage = asyncio.run(twice())
+    assert usage.cache_read_tokens > 0  # the entries went through the store
+    assert store.threads and loop_thread not in store.threads
+
+
+def test_a_memory_store_is_used_in_place():
+    clock = FakeClock()
+    store = MemoryStore(clock)
+    client = SimClient(store, clock=clock)
+    asyncio.run(client.send(cached_document()))
+    assert send(client, cached_document()).cache_read_tokens > 0

@@ -1,0 +1,69 @@
+"""Provider clients per event loop: built off the loop, shared by the loop's sends."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from templates_app import providers
+
+
+@pytest.fixture
+def bedrock_settings(settings, monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings.GATEWAY = {**settings.GATEWAY, "AWS_REGION": "us-east-1"}
+    providers.forget_clients()
+    yield
+    providers.forget_clients()
+
+
+def test_building_a_client_leaves_the_event_loop_running(bedrock_settings):
+    # Building a boto3 client reads its service model from disk: done on the loop, it
+    # would stop every other request for that long. A ticker shows the loop kept turning.
+    async def build_while_ticking() -> tuple[int, object, object]:
+        ticks = 0
+        done = asyncio.Event()
+
+        async def tick() -> None:
+            nonlocal ticks
+            while not done.is_set():
+                ticks += 1
+                await asyncio.sleep(0.001)
+
+        ticker = asyncio.create_task(tick())
+        await asyncio.sleep(0)  # the ticker starts counting
+        ticks = 0
+        client = await providers.client_for("bedrock")
+        done.set()
+        await ticker
+        again = await providers.client_for("bedrock")
+        await providers.close_clients()
+        return ticks, client, again
+
+    ticks, client, again = asyncio.run(build_while_ticking())
+    assert ticks > 0
+    assert again is client  # one client per loop and provider
+
+
+def test_concurrent_first_sends_share_one_client(bedrock_settings):
+    async def first_sends() -> set[int]:
+        clients = await asyncio.gather(*(providers.client_for("bedrock") for _ in range(5)))
+        await providers.close_clients()
+        return {id(c) for c in clients}
+
+    assert len(asyncio.run(first_sends())) == 1
+
+
+def test_the_simulator_store_is_blocking_unless_it_is_process_memory(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not providers.DjangoCacheStore().blocking
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/9",
+        }
+    }
+    assert providers.DjangoCacheStore().blocking
