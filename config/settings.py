@@ -188,6 +188,8 @@ GATEWAY = {
     # Connections per provider and process: at most this many calls in flight upstream.
     "MAX_CONNECTIONS": env_int("CACHET_PROVIDER_MAX_CONNECTIONS", 4096, minimum=1),
     "MAX_KEEPALIVE": env_int("CACHET_PROVIDER_MAX_KEEPALIVE", 256, minimum=0),
+    # httpx pools per provider and process, taken in turn (gateway/http.py).
+    "POOLS": env_int("CACHET_PROVIDER_POOLS", 4, minimum=1),
 }
 
 LOGGING = {

@@ -23,12 +23,14 @@ from gateway.errors import (
 )
 from gateway.http import (
     DEFAULT_LIMITS,
+    DEFAULT_POOLS,
     Dialect,
     ErrorDetails,
     ProviderHTTP,
     excerpt,
     json_or_none,
     pool_limits,
+    pooled_clients,
     redact,
 )
 from gateway.retry import MAX_ATTEMPTS, parse_retry_after
@@ -377,6 +379,7 @@ class AnthropicClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        pools: int = DEFAULT_POOLS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._api_key = api_key
@@ -385,7 +388,7 @@ class AnthropicClient:
         headers["content-type"] = "application/json"
         timeouts = httpx.Timeout(timeout, connect=connect_timeout)
         self._http = ProviderHTTP(
-            httpx.AsyncClient(base_url=base_url, headers=headers, timeout=timeouts, limits=limits),
+            pooled_clients(pools, limits, base_url=base_url, headers=headers, timeout=timeouts),
             _DIALECT,
             redact=self._redact,
             unreachable=self._unreachable,
@@ -406,6 +409,7 @@ class AnthropicClient:
             timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
             max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
             limits=pool_limits(config),
+            pools=int(config.get("POOLS") or DEFAULT_POOLS),
         )
 
     async def send(self, request: ChatRequest) -> Result:

@@ -29,6 +29,7 @@ from gateway.errors import (
 )
 from gateway.http import (
     DEFAULT_LIMITS,
+    DEFAULT_POOLS,
     EMPTY_BODY,
     EXCERPT_CHARS,
     Dialect,
@@ -37,6 +38,7 @@ from gateway.http import (
     excerpt,
     json_or_none,
     pool_limits,
+    pooled_clients,
     redact,
 )
 from gateway.retry import MAX_ATTEMPTS, parse_retry_after
@@ -306,6 +308,7 @@ class OpenAIClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
         limits: httpx.Limits = DEFAULT_LIMITS,
+        pools: int = DEFAULT_POOLS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._url = base_url.rstrip("/") + "/chat/completions"
@@ -314,9 +317,7 @@ class OpenAIClient:
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._http = ProviderHTTP(
-            httpx.AsyncClient(
-                timeout=httpx.Timeout(timeout, connect=connect_timeout), limits=limits
-            ),
+            pooled_clients(pools, limits, timeout=httpx.Timeout(timeout, connect=connect_timeout)),
             _DIALECT,
             redact=self._redact,
             unreachable=self._unreachable,
@@ -342,6 +343,7 @@ class OpenAIClient:
             timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
             max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
             limits=pool_limits(config),
+            pools=int(config.get("POOLS") or DEFAULT_POOLS),
         )
 
     async def send(self, request: ChatRequest) -> Result:
