@@ -378,16 +378,16 @@ class MemoryWatch:
 
     def _run(self) -> None:
         while not self._stop.wait(0.05):
-            for pid in descendants(self.root):
+            for pid in [self.root, *descendants(self.root)]:
                 rss = rss_kib(pid)
                 if rss:
                     self.peak[pid] = max(self.peak.get(pid, 0), rss)
 
     def workers_mib(self) -> list[float]:
-        """Peak RSS of the processes that served requests (uvicorn's workers, or the one)."""
-        pids = [p for p in self.peak if p != self.root]
-        serving = [p for p in pids if not descendants(p)] or pids
-        return sorted(round(self.peak[p] / 1024, 1) for p in serving if self.peak[p] > 40_000)
+        """Peak RSS of the processes that served requests: uvicorn's workers when it has
+        them (its helpers are small), else the one server process."""
+        workers = [p for p in self.peak if p != self.root and self.peak[p] > 40_000]
+        return sorted(round(self.peak[p] / 1024, 1) for p in workers or [self.root])
 
 
 def descendants(pid: int) -> list[int]:

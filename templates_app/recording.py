@@ -215,7 +215,8 @@ def invocation_build(
         fields = {
             "error_type": "client_disconnected",
             "output_text": partial_text,
-            "error_message": "the client closed the connection before the stream ended",
+            "error_message": "the client closed the connection before the "
+            + ("stream ended" if stream else "answer came"),
         }
     return Invocation(
         template_id=rendered.version.template_id,

@@ -106,7 +106,8 @@ async def _record(
         await run_db(invocation.save, force_insert=True)
     else:
         invocation.pk = writer.next_id() or await run_db(writer.reserve)
-        await writer.put(invocation)
+        # A send cancelled while it waits for room in the queue still leaves its row.
+        await asyncio.shield(writer.put(invocation))
     return invocation
 
 
@@ -127,6 +128,12 @@ async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation,
             call, rendered, started, clock, stream=False, status=_status(error), error=error
         )
         raise SendError(error, invocation) from None
+    except asyncio.CancelledError:
+        # The client went away (or the server gave up waiting at shutdown) while the
+        # provider worked: the call may still be billed, so it is recorded all the same.
+        gone = Invocation.Status.CLIENT_DISCONNECTED
+        await asyncio.shield(_record(call, rendered, started, clock, stream=False, status=gone))
+        raise
     invocation = await _record(
         call, rendered, started, clock, stream=False, status=Invocation.Status.OK, result=result
     )

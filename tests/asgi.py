@@ -45,6 +45,7 @@ async def call_in_loop(
     headers: dict[str, str],
     disconnect_after: int | None,
     app: Any = None,
+    disconnect_at: float | None = None,
 ) -> AsgiResponse:
     app = app or get_asgi_application()
     body = json.dumps(payload).encode() if payload is not None else b""
@@ -88,6 +89,8 @@ async def call_in_loop(
             if disconnect_after is not None and len(response.chunks) >= disconnect_after:
                 gone.set()
 
+    if disconnect_at is not None:
+        asyncio.get_running_loop().call_later(disconnect_at, gone.set)
     await asyncio.wait_for(app(scope, receive, send), timeout=60)
     return response
 
@@ -99,6 +102,12 @@ def call_asgi(
     *,
     headers: dict[str, str] | None = None,
     disconnect_after: int | None = None,
+    disconnect_at: float | None = None,
 ) -> AsgiResponse:
-    """One request through the ASGI app, in a fresh event loop."""
-    return asyncio.run(call_in_loop(method, path, payload, headers or {}, disconnect_after))
+    """One request through the ASGI app, in a fresh event loop; the client goes away after
+    ``disconnect_after`` body chunks, or ``disconnect_at`` seconds."""
+    return asyncio.run(
+        call_in_loop(
+            method, path, payload, headers or {}, disconnect_after, disconnect_at=disconnect_at
+        )
+    )

@@ -163,6 +163,22 @@ def test_a_client_gone_mid_stream_is_recorded(api_key, template, settings):
     assert invocation.output_text == response.events()[0][1]["text"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_client_gone_while_the_provider_works_is_recorded(api_key, template, settings):
+    settings.GATEWAY = {**settings.GATEWAY, "SIM_LATENCY": 0.6}
+    response = call_asgi(
+        "POST",
+        "/api/v1/templates/doc-qa/send",
+        {"variables": VALUES},
+        headers=bearer(api_key),
+        disconnect_at=0.2,
+    )
+    assert response.status == 0  # no answer: the client had gone
+    invocation = Invocation.objects.get()
+    assert invocation.status == "client_disconnected" and invocation.stream is False
+    assert invocation.error_message.endswith("before the answer came")
+
+
 def test_render_errors_are_400_and_send_nothing(api, template):
     response = send(api, variables={"question": "no document"})
     assert response.status_code == 400
