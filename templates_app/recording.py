@@ -57,6 +57,11 @@ def _block_hashes(request: ChatRequest, prefix_end: int) -> list[list[str]]:
     return [[path, _digest(text)] for path, text in blocks]
 
 
+def _clip(text: str | None, field: str) -> str:
+    """A provider's string cut to its column (a request id of any length is still kept)."""
+    return (text or "")[: Invocation._meta.get_field(field).max_length]
+
+
 def _stored_variables(variables: dict[str, Any]) -> dict[str, Any] | None:
     if not settings.CACHET["LOG_VARIABLES"]:
         return None
@@ -200,15 +205,15 @@ def invocation_build(
             "cost_without_cache_usd": priced.usd_without_cache,
             "saved_usd": priced.saved_usd,
             "output_text": result.text,
-            "stop_reason": result.stop_reason or "",
-            "request_id": result.request_id or "",
+            "stop_reason": _clip(result.stop_reason, "stop_reason"),
+            "request_id": _clip(result.request_id, "request_id"),
         }
     elif error is not None:
         fields = {
-            "error_type": error.type,
+            "error_type": _clip(error.type, "error_type"),
             "error_message": str(error)[:5000],
             "provider_status": getattr(error, "status", None),
-            "request_id": getattr(error, "request_id", None) or "",
+            "request_id": _clip(getattr(error, "request_id", None), "request_id"),
             "output_text": partial_text,
         }
     else:

@@ -72,14 +72,14 @@ def send_target(
     *, slug: str, version: int | None = None, label: str | None = None
 ) -> tuple[Template, Version, str | None]:
     """The template (id and slug only), the version and the label a send goes through."""
-    if version is not None and label is not None:
-        raise CachetError("give either 'version' or 'label', not both")
-    wanted_label = None if label == LATEST else (label or DEFAULT_LABEL)
+    wanted_label = None if label == LATEST else (DEFAULT_LABEL if label is None else label)
     with connection.cursor() as cursor:
         cursor.execute(_statement(), [wanted_label, version, slug])
         row = cursor.fetchone()
     if row is None:
         raise NotFoundError(f"template '{slug}' not found")
+    if version is not None and label is not None:
+        raise CachetError("give either 'version' or 'label', not both")
     template_id, by_label, by_number, latest = row
     template = Template(id=template_id, slug=slug)
     template._state.adding, template._state.db = False, connection.alias

@@ -14,9 +14,9 @@ pile up, then writes them (at most ``batch_size``) in one statement. The guarant
   (the ASGI lifespan calls it after uvicorn has let in-flight sends finish). If the
   database is still away when the time runs out, each unwritten row is logged in full
   at ERROR, as JSON, rather than vanishing.
-- A row the database refuses for good (it broke a constraint, e.g. its template was
-  deleted meanwhile) is logged in full at ERROR and skipped, so it cannot block the rows
-  behind it.
+- A row the database refuses for good (a value too long for its column, a broken
+  constraint) is logged in full at ERROR and skipped, so it cannot block the rows behind
+  it. A row whose API key was deleted meanwhile is kept without the key.
 
 With ``capacity=0`` (``CACHET_INVOCATION_QUEUE=0``) rows are written inline, inside the
 send, as a plain ``save``.
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 RETRY_FIRST = 0.05
 RETRY_MAX = 5.0
+# The database is away (down, restarting, locked): the rows wait and are tried again.
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
 
 
 def reserve_ids(count: int) -> list[int]:
@@ -82,7 +84,10 @@ def reserve_ids(count: int) -> list[int]:
 
 def as_json(invocation: Invocation) -> str:
     """The whole row as JSON, for the log when it cannot be written."""
-    return serializers.serialize("json", [invocation])
+    try:
+        return serializers.serialize("json", [invocation])
+    except Exception:  # noqa: BLE001 - a row too odd to serialize is still reported
+        return repr(invocation.__dict__)
 
 
 class InvocationWriter:
@@ -111,6 +116,7 @@ class InvocationWriter:
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.written = 0
+        self.refused = 0
         self.retries = 0
 
     # The request side ---------------------------------------------------------------
@@ -157,7 +163,7 @@ class InvocationWriter:
         if len(self._queue) in (1, self.batch_size):
             # Wake the writer for a first row or a full batch only, not on every row.
             self._cond.notify_all()
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             self._thread = threading.Thread(
                 target=self._run, name="cachet-invocation-writer", daemon=True
             )
@@ -193,6 +199,8 @@ class InvocationWriter:
     def stop(self, timeout: float = 30.0) -> bool:
         """Write what is queued and stop the thread. Rows still unwritten when ``timeout``
         runs out (the database is away) are logged in full; returns False then."""
+        if self._stopping:
+            return not self._queue
         written = self.flush(timeout)
         with self._cond:
             self._stopping = True
@@ -217,6 +225,7 @@ class InvocationWriter:
                         return
                     self._linger()
                     batch = list(islice(self._queue, self.batch_size))
+                refused_before = self.refused
                 if not self._write(batch):
                     return  # stopping while the database is away: stop() logs the rows
                 with self._cond:
@@ -224,10 +233,13 @@ class InvocationWriter:
                         self._queue.popleft()
                     self._cond.notify_all()
                     waiters, self._waiters = self._waiters, []
-                self.written += len(batch)
+                self.written += len(batch) - (self.refused - refused_before)
                 for loop, room in waiters:
                     _wake(loop, room)
-                self._keep_ids()
+                try:
+                    self._keep_ids()
+                except Exception:  # noqa: BLE001 - sends reserve ids themselves then
+                    log.exception("could not reserve invocation ids ahead")
         finally:
             db.close()
 
@@ -248,13 +260,13 @@ class InvocationWriter:
             try:
                 Invocation.objects.bulk_create(rows)
                 return True
-            except IntegrityError:
+            except CONNECTION_ERRORS as error:
+                reason: object = error
+            except Exception:  # noqa: BLE001 - some row is refused: find it, keep the rest
                 rows = self._save_each(rows)
                 if not rows:
                     return True
-                reason: object = "the connection broke while saving rows one by one"
-            except (OperationalError, InterfaceError) as error:
-                reason = error
+                reason = "the connection broke while saving rows one by one"
             self.retries += 1
             if self.retries == 1 or delay >= RETRY_MAX:
                 log.warning("invocation writes failing, retrying in %.2fs: %s", delay, reason)
@@ -266,17 +278,30 @@ class InvocationWriter:
             delay = min(delay * 2, RETRY_MAX)
 
     def _save_each(self, rows: list[Invocation]) -> list[Invocation]:
-        """Save ``rows`` one at a time, logging and skipping any the database refuses.
-        Returns the rows from the first connection failure on, unsaved."""
+        """Save ``rows`` one at a time, logging and skipping any the database refuses for
+        good. Returns the rows from the first connection failure on, unsaved."""
         for index, invocation in enumerate(rows):
             try:
-                with transaction.atomic():
-                    invocation.save(force_insert=True)
-            except IntegrityError as error:
-                log.error("invocation refused by the database (%s): %s", error, as_json(invocation))
-            except (OperationalError, InterfaceError):
+                self._save(invocation)
+            except CONNECTION_ERRORS:
                 return rows[index:]
+            except Exception as error:  # noqa: BLE001 - a bad row must not stop the others
+                self.refused += 1
+                log.error("invocation refused by the database (%s): %s", error, as_json(invocation))
         return []
+
+    @staticmethod
+    def _save(invocation: Invocation) -> None:
+        try:
+            with transaction.atomic():
+                invocation.save(force_insert=True)
+        except IntegrityError:
+            if invocation.api_key_id is None:
+                raise
+            # Its API key was deleted meanwhile: keep the row, as the key's deletion would.
+            invocation.api_key_id = None
+            with transaction.atomic():
+                invocation.save(force_insert=True)
 
     def _keep_ids(self) -> None:
         """Top up the reserved ids here, so sends rarely wait on a reservation."""

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from templates_app.models import ApiKey
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Tests marked postgres run only when DATABASE_URL points at PostgreSQL.
+    if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL (set DATABASE_URL)")
 
 
 @pytest.fixture

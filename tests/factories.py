@@ -79,3 +79,18 @@ def make_version(
     return services.version_create(
         template=template, body=body or make_body(), message=message, author=author
     )
+
+
+def make_invocation(version, **overrides: Any):
+    """An unsaved invocation row of ``version`` (a stored one): what a send hands the writer."""
+    from templates_app.models import Invocation
+
+    fields: dict[str, Any] = {
+        "template_id": version.template_id,
+        "version": version,
+        "model": "sim/claude-sonnet-4-5",
+        "provider": "sim",
+        "status": Invocation.Status.OK,
+    }
+    fields.update(overrides)
+    return Invocation(**fields)

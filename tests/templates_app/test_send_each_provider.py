@@ -209,3 +209,16 @@ def test_a_stream_cut_mid_way_is_an_error_event_and_is_logged(api_key, template,
     invocation = Invocation.objects.get()
     assert invocation.status == "provider_error" and invocation.stream is True
     assert_no_secret(response.body, *vars(invocation).values())
+
+
+@pytest.mark.parametrize("server", [ANTHROPIC], indirect=True, ids=["anthropic"])
+def test_a_request_id_longer_than_its_column_is_kept_cut(api, template, server):
+    provider, running = server
+    long_id = "req_" + "7" * 400
+    answer = provider.answer(10, 0, 0)
+    answer.headers["request-id"] = long_id
+    running.script(answer)
+    response = send(api, provider.model)
+    assert response.status_code == 200, response.json()
+    stored = Invocation.objects.get().request_id
+    assert stored == long_id[:200]

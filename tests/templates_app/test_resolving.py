@@ -1,0 +1,176 @@
+"""The send path's version resolution: the answers and errors of ``version_resolve``."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from django.db import connection, transaction
+
+from templates_app import rendering, services
+from templates_app.errors import CachetError
+from templates_app.resolving import send_target
+from templates_app.selectors import template_get, version_compiled, version_resolve
+from tests.factories import make_body, make_template, make_version
+
+pytestmark = pytest.mark.django_db
+
+SLUGS = ["doc-qa", "drafts", "empty", "missing"]
+VERSIONS = [None, 1, 2, 3, 4]
+LABELS = [None, "production", "staging", "latest", "missing", ""]
+
+
+def outcome_of(resolve, slug, version, label):
+    """What a resolution answered, comparable across the two implementations."""
+    try:
+        template, found, through = resolve(slug, version, label)
+    except CachetError as error:
+        return type(error), error.status_code, error.type, str(error)
+    return template.pk, template.slug, found.pk, found.number, found.template_id, through
+
+
+def by_selectors(slug, version, label):
+    template = template_get(slug=slug)
+    found, through = version_resolve(template=template, version=version, label=label)
+    return template, found, through
+
+
+def by_send_target(slug, version, label):
+    return send_target(slug=slug, version=version, label=label)
+
+
+@pytest.fixture
+def templates():
+    """doc-qa: v1-v3, production -> v2, staging -> v1. drafts: v1-v2, staging -> v2, no
+    production. empty: no versions."""
+    doc_qa = make_template(slug="doc-qa")
+    for n in range(3):
+        make_version(doc_qa, message=f"v{n + 1}")
+    services.label_move(template=doc_qa, label="production", version=2, moved_by="alice")
+    services.label_move(template=doc_qa, label="staging", version=1, moved_by="alice")
+    drafts = make_template(slug="drafts")
+    for n in range(2):
+        make_version(drafts, message=f"v{n + 1}")
+    services.label_move(template=drafts, label="staging", version=2, moved_by="alice")
+    make_template(slug="empty")
+    return doc_qa, drafts
+
+
+def test_every_choice_of_version_and_label_answers_as_version_resolve_does(templates):
+    mismatches = []
+    for slug, version, label in itertools.product(SLUGS, VERSIONS, LABELS):
+        expected = outcome_of(by_selectors, slug, version, label)
+        got = outcome_of(by_send_target, slug, version, label)
+        if got != expected:
+            mismatches.append(((slug, version, label), expected, got))
+    assert mismatches == []
+
+
+@pytest.mark.parametrize(
+    ("slug", "version", "label", "expected"),
+    [
+        ("missing", None, None, "template 'missing' not found"),
+        ("doc-qa", 4, None, "template 'doc-qa' has no version 4"),
+        ("doc-qa", None, "canary", "template 'doc-qa' has no label 'canary'"),
+        ("empty", None, None, "template 'empty' has no versions yet"),
+        ("empty", None, "latest", "template 'empty' has no versions yet"),
+    ],
+)
+def test_what_cannot_be_found_is_a_not_found_error_naming_it(
+    templates, slug, version, label, expected
+):
+    with pytest.raises(CachetError) as raised:
+        send_target(slug=slug, version=version, label=label)
+    assert (raised.value.status_code, raised.value.type, str(raised.value)) == (
+        404,
+        "not_found",
+        expected,
+    )
+
+
+@pytest.mark.parametrize(
+    ("slug", "version", "label", "number", "through"),
+    [
+        ("doc-qa", None, None, 2, "production"),
+        ("doc-qa", 3, None, 3, None),
+        ("doc-qa", None, "staging", 1, "staging"),
+        ("doc-qa", None, "latest", 3, "latest"),
+        ("drafts", None, None, 2, "latest"),
+    ],
+)
+def test_the_version_and_the_label_a_send_goes_through(
+    templates, slug, version, label, number, through
+):
+    template, found, via = send_target(slug=slug, version=version, label=label)
+    assert (template.slug, found.number, via) == (slug, number, through)
+    assert found.template_id == template.pk
+
+
+def test_version_and_label_together_are_refused(templates):
+    with pytest.raises(CachetError) as raised:
+        send_target(slug="doc-qa", version=1, label="staging")
+    assert type(raised.value) is CachetError
+    assert str(raised.value) == "give either 'version' or 'label', not both"
+
+
+def test_a_label_move_takes_effect_on_the_very_next_call(templates):
+    doc_qa, drafts = templates
+    assert send_target(slug="doc-qa")[1].number == 2
+    services.label_move(template=doc_qa, label="production", version=3, moved_by="bob")
+    assert send_target(slug="doc-qa")[1].number == 3
+    services.label_move(template=doc_qa, label="staging", version=2, moved_by="bob")
+    assert send_target(slug="doc-qa", label="staging")[1].number == 2
+    # A first production label replaces "the latest version" as the default at once.
+    services.label_move(template=drafts, label="production", version=1, moved_by="bob")
+    assert send_target(slug="drafts")[1:] == (drafts.versions.get(number=1), "production")
+
+
+def test_a_new_version_is_the_latest_on_the_very_next_call(templates):
+    _, drafts = templates
+    assert send_target(slug="drafts", label="latest")[1].number == 2
+    make_version(drafts, message="v3")
+    assert send_target(slug="drafts", label="latest")[1].number == 3
+
+
+def test_the_version_comes_without_its_body_yet_compiles(templates):
+    body = make_body(params={"max_tokens": 77, "temperature": 0})
+    stored = make_version(make_template(slug="deferred"), body=body)
+    _, version, _ = send_target(slug="deferred")
+    assert version.get_deferred_fields() == {"body", "lint"}
+    assert version.content_hash == stored.content_hash
+    # Not compiled yet in this process: the body must be loaded on demand.
+    with rendering._cache_lock:
+        rendering._cache.pop(stored.content_hash, None)
+    compiled = version_compiled(version=version)
+    assert compiled.content_hash == stored.content_hash
+    assert compiled.body.data["params"]["max_tokens"] == 77
+
+
+def test_a_repeated_resolve_is_one_statement_and_gives_a_copy_of_its_own(
+    templates, django_assert_num_queries
+):
+    _, first, _ = send_target(slug="doc-qa", version=3)
+    with django_assert_num_queries(1):
+        template, again, _ = send_target(slug="doc-qa", version=3)
+    assert again.pk == first.pk
+    assert again is not first  # the cached version is shared; callers get copies
+    assert again.template is template and first.template is not template
+
+
+def test_a_version_id_reused_after_a_rollback_is_not_served_from_the_cache(templates):
+    template = make_template(slug="reused")
+    make_version(template)
+
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        doomed = make_version(template, body=make_body(params={"max_tokens": 11}))
+        assert send_target(slug="reused", version=2)[1].content_hash == doomed.content_hash
+        raise Rollback
+    replacement = make_version(template, body=make_body(params={"max_tokens": 22}))
+    # SQLite hands the rolled-back id out again; PostgreSQL's sequences do not go back.
+    assert replacement.pk == doomed.pk or connection.vendor == "postgresql"
+    _, found, _ = send_target(slug="reused", version=2)
+    assert found.pk == replacement.pk
+    assert found.content_hash == replacement.content_hash != doomed.content_hash
