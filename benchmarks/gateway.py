@@ -241,11 +241,14 @@ async def timed_calls(
             started = time.perf_counter()
             try:
                 response = await client.post(url, content=body)
-                ok = response.status_code == 200
-            except httpx.HTTPError:
-                ok = False
+                problem = None if response.status_code == 200 else response.text[:200]
+            except httpx.HTTPError as error:
+                problem = f"{type(error).__name__}: {error}"
             latencies.append(time.perf_counter() - started)
-            failures += not ok
+            if problem is not None:
+                failures += 1
+                if failures == 1:
+                    print(f"  first failure ({url.split('/', 3)[-1]}): {problem}")
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return latencies, failures
@@ -306,7 +309,18 @@ def wrk(url: str, body: bytes, headers: dict[str, str], seconds: int) -> dict[st
         script.write(WRK_SCRIPT.format(body="[==[" + body.decode() + "]==]", headers=lines))
     try:
         out = subprocess.run(
-            ["wrk", "-t2", "-c64", f"-d{seconds}s", "--latency", "-s", script.name, url],
+            [
+                "wrk",
+                "-t2",
+                "-c64",
+                f"-d{seconds}s",
+                "--timeout",
+                "30s",
+                "--latency",
+                "-s",
+                script.name,
+                url,
+            ],
             capture_output=True,
             text=True,
             check=True,

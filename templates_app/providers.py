@@ -18,9 +18,9 @@ from django.core.cache.backends.locmem import LocMemCache
 from gateway.base import ProviderClient
 from gateway.registry import get_client
 
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ProviderClient]] = (
-    weakref.WeakKeyDictionary()
-)
+_clients: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, ProviderClient | asyncio.Future[ProviderClient]]
+] = weakref.WeakKeyDictionary()
 
 
 class DjangoCacheStore:
@@ -47,12 +47,28 @@ async def client_for(provider: str) -> ProviderClient:
     """This loop's client for ``provider``; ``ProviderUnavailableError`` without credentials."""
     per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
     client = per_loop.get(provider)
-    if client is None:
-        # Building one may import boto3 and read the AWS configuration: not on the loop.
-        built = await asyncio.to_thread(get_client, provider, gateway_config())
-        client = per_loop.setdefault(provider, built)
-        if client is not built:  # another send built one meanwhile
-            await built.aclose()
+    if isinstance(client, asyncio.Future):  # another send is building it
+        return await asyncio.shield(client)
+    if client is not None:
+        return client
+    # One build per provider, however many sends arrive at once: each client opens its
+    # pools (and TLS contexts), and building one may import boto3 and read the AWS
+    # configuration, which is done off the loop.
+    building = asyncio.get_running_loop().create_future()
+    per_loop[provider] = building
+    try:
+        client = await asyncio.to_thread(get_client, provider, gateway_config())
+    except asyncio.CancelledError:
+        del per_loop[provider]
+        building.cancel()
+        raise
+    except Exception as error:
+        del per_loop[provider]
+        building.set_exception(error)
+        building.exception()  # retrieved here, so an unawaited failure is not reported
+        raise
+    per_loop[provider] = client
+    building.set_result(client)
     return client
 
 
@@ -60,7 +76,8 @@ async def close_clients() -> None:
     """Close this loop's clients (shutdown, and tests that change the settings)."""
     per_loop = _clients.pop(asyncio.get_running_loop(), {})
     for client in per_loop.values():
-        await client.aclose()
+        if not isinstance(client, asyncio.Future):
+            await client.aclose()
 
 
 def forget_clients() -> None:

@@ -113,6 +113,7 @@ class InvocationWriter:
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._ids: deque[int] = deque()
         self._ids_lock = threading.Lock()
+        self._reserving = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stopping = False
         self.written = 0
@@ -131,11 +132,16 @@ class InvocationWriter:
             return self._ids.popleft() if self._ids else None
 
     def reserve(self) -> int:
-        """Reserve a block of ids (a database round trip, once per block) and take one."""
-        ids = reserve_ids(self.ids_per_reservation)
-        with self._ids_lock:
-            self._ids.extend(ids)
-            return self._ids.popleft()
+        """Take an id, reserving a block first when none is left (a database round trip,
+        made by one caller while the others wait for its block)."""
+        with self._reserving:
+            taken = self.next_id()
+            if taken is not None:
+                return taken
+            ids = reserve_ids(self.ids_per_reservation)
+            with self._ids_lock:
+                self._ids.extend(ids)
+                return self._ids.popleft()
 
     async def put(self, invocation: Invocation) -> None:
         """Queue ``invocation`` (its id set); waits while the queue is full."""
@@ -307,14 +313,20 @@ class InvocationWriter:
         """Top up the reserved ids here, so sends rarely wait on a reservation."""
         with self._ids_lock:
             low = len(self._ids) < self.ids_per_reservation // 4
-        if low:
+        if low and self._reserving.acquire(blocking=False):
             try:
-                ids = reserve_ids(self.ids_per_reservation)
-            except DatabaseError:
-                _close_quietly()
-                return
-            with self._ids_lock:
-                self._ids.extend(ids)
+                self._top_up()
+            finally:
+                self._reserving.release()
+
+    def _top_up(self) -> None:
+        try:
+            ids = reserve_ids(self.ids_per_reservation)
+        except DatabaseError:
+            _close_quietly()
+            return
+        with self._ids_lock:
+            self._ids.extend(ids)
 
 
 def _wake(loop: asyncio.AbstractEventLoop, room: asyncio.Future[None]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import httpx
 import pytest
 
 from templates_app import providers
@@ -67,3 +68,27 @@ def test_the_simulator_store_is_blocking_unless_it_is_process_memory(settings):
         }
     }
     assert providers.DjangoCacheStore().blocking
+
+
+def test_a_burst_of_first_sends_builds_the_client_once(settings, monkeypatch):
+    # Each build opens its httpx pools (a TLS context each): a hundred sends arriving at
+    # a fresh worker must not build a hundred clients to keep one.
+    settings.GATEWAY = {**settings.GATEWAY, "ANTHROPIC_API_KEY": "not-a-secret", "POOLS": 4}
+    providers.forget_clients()
+    built = []
+    original = httpx.AsyncClient.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "__init__", counting)
+
+    async def burst() -> int:
+        clients = await asyncio.gather(*(providers.client_for("anthropic") for _ in range(20)))
+        await providers.close_clients()
+        return len({id(c) for c in clients})
+
+    assert asyncio.run(burst()) == 1
+    assert len(built) == 4  # one client, its four pools
+    providers.forget_clients()
