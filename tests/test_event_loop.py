@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 
 import pytest
 from django.core.asgi import get_asgi_application
@@ -174,3 +175,36 @@ def test_sends_through_every_provider_never_block_the_event_loop(settings, produ
     assert watcher.reports == []
     assert invocation_writer().flush(timeout=10)
     assert Invocation.objects.count() == 2 * len(MODELS) * PER_PROVIDER
+
+
+@pytest.mark.skipif(not redis_up(), reason="needs Redis on 127.0.0.1:6379")
+@pytest.mark.django_db(transaction=True)
+def test_sends_waiting_on_the_provider_hold_no_thread_each(settings, production_path):
+    from config.asgi import application
+
+    make_version(make_template())
+    _, key = ApiKey.generate(name="threads", rate_limit_per_minute=0)
+    settings.GATEWAY = {**settings.GATEWAY, "SIM_LATENCY": 1.0}
+    in_flight = 40
+
+    async def while_waiting() -> tuple[int, list[int]]:
+        before = threading.active_count()
+        headers = {"Authorization": f"Bearer {key}"}
+        payload = {"variables": VALUES, "model": MODELS["sim"]}
+        calls = [
+            asyncio.create_task(
+                call_in_loop(
+                    "POST", "/api/v1/templates/doc-qa/send", payload, headers, None, application
+                )
+            )
+            for _ in range(in_flight)
+        ]
+        await asyncio.sleep(0.7)  # every send is waiting on the simulated provider
+        threads = threading.active_count() - before
+        answers = await asyncio.gather(*calls)
+        return threads, [a.status for a in answers]
+
+    threads, statuses = asyncio.run(while_waiting())
+    assert statuses == [200] * in_flight
+    # At most the database threads, the writer and a few helpers: not one per send.
+    assert threads <= 10, threads
