@@ -90,9 +90,11 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subp
             stderr=subprocess.STDOUT,
             text=True,
         )
+        failed = True
         try:
             wait_listening(port, process)
             yield process
+            failed = False
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGTERM)
@@ -103,7 +105,7 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subp
                 process.wait()
             log.seek(0)
             output = log.read()
-            if "Traceback" in output or "ERROR" in output:
+            if failed or "Traceback" in output or "ERROR" in output:
                 print(f"{command[0]} said:\n{output[-3000:]}", file=sys.stderr)
 
 
