@@ -136,6 +136,9 @@ class Cachet:
     def __init__(self, database_url: str, stub_port: int, workers: int) -> None:
         self.port = free_port()
         self.env = {
+            # The production settings, whatever the caller runs under (the test suite's).
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DEBUG": "false",
             "SECRET_KEY": "benchmark-only-secret-key-0123456789-abcdefghij",
             "DATABASE_URL": database_url,
             "DATABASE_CONN_MAX_AGE": "600",

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
@@ -74,6 +75,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             headers["Retry-After"] = str(int(exc.wait))
         kind = next((t for cls, t in DRF_TYPES.items() if isinstance(exc, cls)), exc.default_code)
         return error_response(exc.status_code, kind, str(exc.detail), headers=headers or None)
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is away, or locked past its timeout: a moment's trouble, not a bug.
+        logger.warning("database unavailable in %s: %s", context.get("view"), exc)
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable for the moment; try again",
+            headers={"Retry-After": "1"},
+        )
     logger.exception("unhandled error in %s", context.get("view"))
     return error_response(500, "internal_error", "internal error; it has been logged")
 

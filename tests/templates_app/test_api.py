@@ -14,6 +14,7 @@ import yaml
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
+from django.db import OperationalError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -1160,3 +1161,18 @@ def test_errors_never_leak_a_traceback(api, template):
 
     assert_error(response, 400, "invalid_body")
     assert b"Traceback" not in response.content
+
+
+@pytest.mark.django_db
+def test_a_database_that_is_away_is_a_503_to_retry_not_a_500(api_key):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+
+    def locked(execute, sql, params, many, context):
+        raise OperationalError("database is locked")  # as Django raises it
+
+    with connection.execute_wrapper(locked):
+        response = api.get("/api/v1/templates")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response.json()["error"]["type"] == "database_unavailable"
