@@ -3,7 +3,8 @@
 Jinja compiles templates to Python bytecode, so a runaway loop can only be
 stopped from outside the thread running it. One daemon watchdog thread keeps
 the deadlines of the threads currently rendering and, when one passes, raises
-``DeadlineExceeded`` inside that thread (``PyThreadState_SetAsyncExc``). The
+``DeadlineExceeded`` inside that thread (``PyThreadState_SetAsyncExc``), again at
+every tick until the thread has left. The
 exception derives from ``BaseException`` so that no ``except Exception`` inside
 Jinja or template code can swallow it.
 """
@@ -27,6 +28,7 @@ class DeadlineExceeded(BaseException):  # noqa: N818 - raised asynchronously, no
 _lock = threading.Lock()
 _wakeup = threading.Condition(_lock)
 _deadlines: dict[int, float] = {}
+_fired: set[int] = set()  # threads past their deadline, interrupted until they leave
 _watchdog: threading.Thread | None = None
 
 
@@ -47,9 +49,12 @@ def _watch() -> None:
                 _wakeup.wait()
                 continue
             now = time.monotonic()
-            for thread_id, deadline in list(_deadlines.items()):
+            for thread_id, deadline in _deadlines.items():
                 if now >= deadline:
-                    del _deadlines[thread_id]
+                    # Again at every tick until the thread leaves: an exception that lands
+                    # while the thread runs a finalizer (the garbage collector may run one
+                    # at any allocation) is printed and dropped, not raised.
+                    _fired.add(thread_id)
                     _interrupt(thread_id)
             _wakeup.wait(TICK_SECONDS)
 
@@ -78,7 +83,9 @@ def call_with_deadline(seconds: float, fn: Callable[[], T]) -> T:
         return fn()
     finally:
         with _lock:
-            fired = _deadlines.pop(thread_id, None) is None
+            del _deadlines[thread_id]
+            fired = thread_id in _fired
+            _fired.discard(thread_id)
         if fired:
             # The watchdog interrupted us; if the exception has not been delivered yet
             # (fn finished just in time), cancel it and report the overrun ourselves.

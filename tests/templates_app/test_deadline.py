@@ -175,3 +175,36 @@ def test_deadline_of_one_thread_does_not_touch_another():
     thread.join(timeout=GIVE_UP)
 
     assert other.get("value", 0) > 0
+
+
+class Finalized:
+    """Work done in ``__del__``, where an exception is printed and dropped, not raised."""
+
+    def __del__(self) -> None:
+        total = 0
+        for n in range(200):
+            total += n
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_deadline_landing_in_a_finalizer_is_raised_again():
+    # Most of this loop's time is spent in __del__: the first interruption is likely
+    # swallowed there, so the watchdog must keep raising until the call is left.
+    outcome: list[BaseException] = []
+
+    def forever() -> None:
+        while True:
+            Finalized()  # freed at once: its __del__ runs here
+
+    def churn() -> None:
+        try:
+            call_with_deadline(0.1, forever)
+        except DeadlineExceeded as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=churn, daemon=True)
+    started = time.monotonic()
+    worker.start()
+    worker.join(timeout=5)
+    assert not worker.is_alive(), "the deadline was lost in a finalizer"
+    assert outcome and time.monotonic() - started < 5
