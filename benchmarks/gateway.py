@@ -363,14 +363,22 @@ async def in_flight(cachet: Cachet, key: str, n: int) -> dict[str, Any]:
     """``n`` sends started at once; wall time until the last answer, and the failures."""
     url = f"{cachet.url}/api/v1/templates/bench/send"
     body = json.dumps({"variables": QUESTION}).encode()
-    limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
     headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=120) as client:
-        started = time.perf_counter()
-        results = await asyncio.gather(
-            *(client.post(url, content=body) for _ in range(n)), return_exceptions=True
-        )
-        wall = time.perf_counter() - started
+    # Pools of 50: one httpx pool juggling 2,000 connections spent 20 s of the client's
+    # own CPU on 1,000 sends and made the load generator the bottleneck.
+    limits = httpx.Limits(max_connections=50, max_keepalive_connections=50)
+    clients = [
+        httpx.AsyncClient(headers=headers, limits=limits, timeout=120)
+        for _ in range(max(1, n // 50))
+    ]
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(clients[i % len(clients)].post(url, content=body) for i in range(n)),
+        return_exceptions=True,
+    )
+    wall = time.perf_counter() - started
+    for client in clients:
+        await client.aclose()
     failures = [r for r in results if isinstance(r, Exception) or r.status_code != 200]
     sample = failures[0] if failures else None
     if sample is not None and not isinstance(sample, Exception):
@@ -452,6 +460,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer calls, for a smoke run")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--parts", default="abc", help="which of (a), (b), (c) to run")
     args = parser.parse_args()
     per_level = {1: 400, 8: 800, 64: 1600} if args.quick else {1: 2000, 8: 4000, 64: 8000}
     seconds = 5 if args.quick else 15
@@ -461,14 +470,27 @@ def main() -> None:
     print(f"database: {args.database_url.split('@')[-1]}; Cachet workers: {args.workers}\n")
     fresh_database(args.database_url)
 
+    memory: dict[str, list[float]] = {}
     stub_context, stub_port = stub(20)
     with stub_context:
         cachet = Cachet(args.database_url, stub_port, args.workers)
         key, wire = prepare(cachet)
         print(f"wire body: {len(wire):,} bytes (10k-token cached prefix)\n")
-        with cachet.serve() as server, MemoryWatch(server.pid) as memory:
-            rows = asyncio.run(added_latency(cachet, key, wire, stub_port, per_level))
-        memory_a = memory.workers_mib()
+        if "a" in args.parts:
+            part_a(args, cachet, key, wire, stub_port, per_level, memory)
+    if "b" in args.parts:
+        part_b(args, key, wire, seconds, memory)
+    if "c" in args.parts:
+        part_c(args, key, capacity, memory)
+    print("\n(d) peak resident memory per worker (MiB)")
+    for part, figures in memory.items():
+        print(f"({part}): {figures}")
+
+
+def part_a(args, cachet, key, wire, stub_port, per_level, memory) -> None:  # noqa: ANN001
+    with cachet.serve() as server, MemoryWatch(server.pid) as watch:
+        rows = asyncio.run(added_latency(cachet, key, wire, stub_port, per_level))
+    memory[f"a, {args.workers} workers"] = watch.workers_mib()
     print("(a) latency added by Cachet, stub latency 20 ms (ms: direct / through Cachet / added)")
     print("| concurrency | calls | p50 | p99 | failures |")
     print("|---|---|---|---|---|")
@@ -480,15 +502,16 @@ def main() -> None:
             f"| {row['failures']} |"
         )
 
+
+def part_b(args, key, wire, seconds, memory) -> None:  # noqa: ANN001
     print(f"\n(b) throughput at concurrency 64, zero-latency stub, wrk for {seconds} s")
     if shutil.which("wrk") is None:
         print("skipped: wrk is not installed (apt-get install wrk)")
-        memory_b: list[float] = []
     else:
         stub_context, stub_port = stub(0)
         with stub_context:
             cachet = Cachet(args.database_url, stub_port, args.workers)
-            with cachet.serve() as server, MemoryWatch(server.pid) as memory:
+            with cachet.serve() as server, MemoryWatch(server.pid) as watch:
                 before = invocation_count(cachet, key)
                 send_headers = {
                     "Authorization": f"Bearer {key}",
@@ -502,7 +525,7 @@ def main() -> None:
                 )
                 time.sleep(1)  # let the last batch of invocation rows land
                 rows_written = invocation_count(cachet, key) - before
-            memory_b = memory.workers_mib()
+            memory[f"b, {args.workers} workers"] = watch.workers_mib()
             direct = wrk(f"http://127.0.0.1:{stub_port}/v1/messages", wire, STUB_HEADERS, seconds)
         print("| target | req/s | p50 ms | p99 ms | completed | non-2xx | socket errors |")
         print("|---|---|---|---|---|---|---|")
@@ -516,30 +539,23 @@ def main() -> None:
             "sends (wrk does not count the calls still in flight when it stops)"
         )
 
+
+def part_c(args, key, capacity, memory) -> None:  # noqa: ANN001
     print("\n(c) capacity: N sends in flight at once, one worker, stub latency 2 s")
     stub_context, stub_port = stub(2000)
     with stub_context:
         cachet = Cachet(args.database_url, stub_port, 1)
         results = []
-        with cachet.serve() as server, MemoryWatch(server.pid) as memory:
+        with cachet.serve() as server, MemoryWatch(server.pid) as watch:
             for n in capacity:
                 results.append(asyncio.run(in_flight(cachet, key, n)))
-        memory_c = memory.workers_mib()
+        memory[f"c, 1 worker, up to {capacity[-1]} in flight"] = watch.workers_mib()
     print("| N | wall s | vs 2 s ideal | failures |")
     print("|---|---|---|---|")
     for r in results:
         print(f"| {r['n']} | {r['wall']:.2f} | {r['wall'] / 2:.2f}x | {r['failures']} |")
         if r["sample"]:
             print(f"  first failure: {r['sample']}")
-
-    print("\n(d) peak resident memory per worker (MiB)")
-    print(f"(a) {args.workers} workers: {memory_a}")
-    print(f"(b) {args.workers} workers: {memory_b}")
-    print(f"(c) 1 worker, up to {capacity[-1]} in flight: {memory_c}")
-    print(
-        f"\nsummary: median added p50 at c=1 {rows[0]['p50'][2]:.2f} ms, "
-        f"p99 {rows[0]['p99'][2]:.2f} ms"
-    )
 
 
 if __name__ == "__main__":
