@@ -42,7 +42,7 @@ DEFAULT_POOLS = 4
 def pooled_clients(pools: int, limits: httpx.Limits, **options: Any) -> list[httpx.AsyncClient]:
     """``pools`` httpx clients that share ``limits`` between them, each with ``options``."""
     per_pool = httpx.Limits(
-        max_connections=max(1, (limits.max_connections or 4096) // pools),
+        max_connections=max(1, (limits.max_connections or DEFAULT_LIMITS.max_connections) // pools),
         max_keepalive_connections=max(1, (limits.max_keepalive_connections or 0) // pools),
     )
     return [httpx.AsyncClient(limits=per_pool, **options) for _ in range(pools)]
