@@ -7,16 +7,25 @@ from typing import Any, Protocol
 
 from .types import ChatRequest, Result, StreamEvent
 
+Wire = Mapping[str, Any]
+
 
 class ProviderClient(Protocol):
     """Sends a canonical request to one provider and returns a normalized result.
 
     ``send`` and ``stream`` raise ``gateway.errors`` exceptions only. ``stream``
     yields ``delta`` events and ends with exactly one ``done`` event; if the
-    stream breaks it raises instead of yielding ``done``.
+    stream breaks it raises instead of yielding ``done``. Both take the request's
+    wire body (``registry.translate(request)``) when the caller has built it already,
+    so a send translates once; without it they translate ``request`` themselves.
     """
 
     name: str
+
+    @classmethod
+    def unavailable(cls, config: Mapping[str, Any]) -> str | None:
+        """Why the gateway settings cannot build this client (no key, say), or None."""
+        ...
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> ProviderClient:
@@ -24,13 +33,10 @@ class ProviderClient(Protocol):
         lacks credentials."""
         ...
 
-    @staticmethod
-    def translate(request: ChatRequest) -> dict[str, Any]:
-        """The pure wire translation of ``request``."""
-        ...
+    async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result: ...
 
-    async def send(self, request: ChatRequest) -> Result: ...
-
-    def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+    def stream(
+        self, request: ChatRequest, wire: Wire | None = None
+    ) -> AsyncIterator[StreamEvent]: ...
 
     async def aclose(self) -> None: ...

@@ -1,22 +1,25 @@
-"""Provider name -> client class, imported lazily.
+"""Provider name -> its client class and its pure translation, both imported lazily.
 
 The keys of ``PROVIDERS`` are the ``provider/`` prefixes of model strings and are
-written nowhere else. Modules load on first use, so boto3 only loads for Bedrock.
+written nowhere else. Modules load on first use, so boto3 only loads for Bedrock, and
+translating a request (``translate``) never imports an HTTP library at all.
 
-To add a provider:
+To add a provider (docs/architecture.md, "Adding a provider"):
 
 1. Save recorded payloads in ``fixtures/providers/<name>/``.
-2. Write ``tests/gateway/test_<name>.py`` against them, then ``gateway/<name>.py``
-   with a pure ``to_<wire>(request) -> dict`` and ``from_<wire>(body) -> Result``.
-3. Write a fake in ``tests/fakes/``, then the ``<Name>Client`` (``gateway.base.ProviderClient``)
-   and its error mapping.
-4. Add one line to ``PROVIDERS`` and the model entries to ``gateway/catalog.py``.
+2. Write ``tests/gateway/<name>/test_translate.py`` against them, then
+   ``gateway/<name>/translate.py`` with a pure ``to_<wire>(request) -> dict`` and
+   ``from_<wire>(body) -> Result`` (no httpx, no boto3: a test enforces it).
+3. Write a fake in ``tests/fakes/``, then ``gateway/<name>/client.py`` with the
+   ``<Name>Client`` (``gateway.base.ProviderClient``) and its error mapping.
+4. Add one entry to ``PROVIDERS`` and the model entries to ``gateway/catalog.py``.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -26,11 +29,24 @@ from gateway.types import ChatRequest
 
 Translate = Callable[[ChatRequest], dict[str, Any]]
 
-PROVIDERS: dict[str, str] = {
-    "anthropic": "gateway.anthropic.AnthropicClient",
-    "bedrock": "gateway.bedrock.BedrockClient",
-    "openai": "gateway.openai.OpenAIClient",
-    "sim": "gateway.sim.SimClient",
+
+@dataclass(frozen=True)
+class Provider:
+    """Where a provider's code lives, as dotted paths."""
+
+    client: str  # the ProviderClient class: I/O, may import httpx or boto3
+    translate: str  # the pure canonical -> wire function
+
+
+PROVIDERS: dict[str, Provider] = {
+    "anthropic": Provider(
+        "gateway.anthropic.client.AnthropicClient", "gateway.anthropic.translate.to_anthropic"
+    ),
+    "bedrock": Provider(
+        "gateway.bedrock.client.BedrockClient", "gateway.bedrock.translate.to_converse"
+    ),
+    "openai": Provider("gateway.openai.client.OpenAIClient", "gateway.openai.translate.to_openai"),
+    "sim": Provider("gateway.sim.SimClient", "gateway.sim.to_sim"),
 }
 
 
@@ -50,19 +66,37 @@ def provider_of(model: str) -> str:
     return provider
 
 
+def _load(dotted: str) -> Any:
+    module_name, _, attribute = dotted.rpartition(".")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _entry(provider: str) -> Provider:
+    if provider not in PROVIDERS:
+        raise UnknownProviderError(f"{provider}/", PROVIDERS)
+    return PROVIDERS[provider]
+
+
 @cache
 def client_class(provider: str) -> type[ProviderClient]:
     """The client class of ``provider``, imported on first use."""
-    if provider not in PROVIDERS:
-        raise UnknownProviderError(f"{provider}/", PROVIDERS)
-    module_name, _, attribute = PROVIDERS[provider].rpartition(".")
-    cls: type[ProviderClient] = getattr(importlib.import_module(module_name), attribute)
+    cls: type[ProviderClient] = _load(_entry(provider).client)
     return cls
 
 
+@cache
 def translator(provider: str) -> Translate:
-    """The pure translate function of ``provider``."""
-    return client_class(provider).translate
+    """The pure translate function of ``provider``, imported on first use."""
+    function: Translate = _load(_entry(provider).translate)
+    return function
+
+
+def unavailable(provider: str, config: Mapping[str, Any]) -> str | None:
+    """Why ``provider`` cannot be used with ``config`` (a missing key, say), or None.
+
+    Builds nothing: no connection pool is opened to find out.
+    """
+    return client_class(provider).unavailable(config)
 
 
 def get_client(provider: str, config: Mapping[str, Any]) -> ProviderClient:

@@ -28,7 +28,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from gateway.anthropic import to_anthropic
+from gateway.anthropic.translate import to_anthropic
+from gateway.base import Wire
 from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import BadRequestError
 from gateway.tokens import estimate_tokens
@@ -250,7 +251,6 @@ class SimClient:
     """A ``ProviderClient`` that answers in-process and simulates prompt caching."""
 
     name = "sim"
-    translate = staticmethod(to_sim)
 
     def __init__(
         self,
@@ -269,6 +269,11 @@ class SimClient:
         self._counter = itertools.count(1)
 
     @classmethod
+    def unavailable(cls, config: Mapping[str, Any]) -> str | None:
+        """Never: the simulator needs nothing."""
+        return None
+
+    @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SimClient:
         """Uses ``SIM_STORE`` (default: one process-wide MemoryStore), ``SIM_CLOCK``,
         ``SIM_LATENCY`` (seconds before the answer starts) and ``SIM_STREAM_DELAY``
@@ -278,13 +283,14 @@ class SimClient:
         delay = float(config.get("SIM_STREAM_DELAY") or 0.0)
         return cls(config.get("SIM_STORE"), clock=clock, latency=latency, stream_delay=delay)
 
-    async def send(self, request: ChatRequest) -> Result:
+    async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result:
         """Simulate one call; raises BadRequestError where the Anthropic API would answer 400."""
         started = self._clock()
-        try:
-            wire = to_sim(request)
-        except ValueError as exc:
-            raise BadRequestError("sim", 400, str(exc)) from exc
+        if wire is None:
+            try:
+                wire = to_sim(request)
+            except ValueError as exc:
+                raise BadRequestError("sim", 400, str(exc)) from exc
         blocks = _blocks(wire, request.model)
         profile = get_profile(request.model)
         breakpoints = _breakpoints(blocks, profile)
@@ -328,11 +334,13 @@ class SimClient:
             entry = {"tokens": plan.prefix[index], "ttl": ttl}
             self._store.set(blocks[index].key, entry, TTL_SECONDS[ttl] - elapsed)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(
+        self, request: ChatRequest, wire: Wire | None = None
+    ) -> AsyncIterator[StreamEvent]:
         """The answer of ``send`` in a few ``delta`` events, then one ``done``."""
         if request.params.get("max_tokens") == 0:
             raise BadRequestError("sim", 400, "max_tokens: 0 (pre-warm) cannot be streamed")
-        result = await self.send(request)
+        result = await self.send(request, wire)
         for piece in _chunks(result.text):
             yield StreamEvent("delta", text=piece)
             await asyncio.sleep(self._stream_delay)  # a real stream gives the loop a turn too

@@ -122,7 +122,7 @@ async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation,
     started, clock = timezone.now(), time.perf_counter()
     try:
         client = await client_for(rendered.result.request.provider)
-        result = await client.send(rendered.result.request)
+        result = await client.send(rendered.result.request, rendered.wire)
     except GatewayError as error:
         invocation = await _record(
             call, rendered, started, clock, stream=False, status=_status(error), error=error
@@ -169,7 +169,7 @@ async def _events(
     texts: list[str] = []
     finished = False
     try:
-        async for event in client.stream(rendered.result.request):
+        async for event in client.stream(rendered.result.request, rendered.wire):
             if event.type == "delta":
                 texts.append(event.text)
                 yield sse("delta", {"text": event.text})

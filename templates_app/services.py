@@ -13,7 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from gateway.errors import GatewayError
-from gateway.registry import client_class, provider_of, translate
+from gateway.registry import client_class, provider_of, translate, unavailable
 from gateway.tokens import block_tokens
 from gateway.types import ChatRequest, Message, iter_blocks
 
@@ -21,7 +21,6 @@ from .canonical import block_text
 from .errors import CachetError, ConflictError, LintError, PermissionDeniedError
 from .lint import lint
 from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, LabelMove, Template, Version
-from .providers import gateway_config
 from .rendering import CompiledBody, RenderResult, body_text, compile_body, render
 from .selectors import LATEST, version_compiled, version_get, version_resolve
 
@@ -112,15 +111,17 @@ def _version_store(
 def exact_counter(model: str) -> Callable[[ChatRequest], int] | None:
     """The provider's token counter for ``model``, when it has one and is configured."""
     try:
-        cls = client_class(provider_of(model))
-        if not hasattr(cls, "count_tokens"):
-            return None
-        cls.from_config(gateway_config())  # credentials present?
+        provider = provider_of(model)
     except GatewayError:
+        return None
+    cls = client_class(provider)
+    config = settings.GATEWAY
+    # Asking the class builds nothing: no pool is opened just to learn a key is missing.
+    if not hasattr(cls, "count_tokens") or unavailable(provider, config) is not None:
         return None
 
     async def count(request: ChatRequest) -> int:
-        client = cls.from_config(gateway_config())
+        client = cls.from_config(config)
         try:
             if request.conversation:
                 return await client.count_tokens(request)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from gateway.anthropic import from_anthropic
-from gateway.bedrock import from_converse
+from gateway.anthropic.translate import from_anthropic
+from gateway.bedrock.translate import from_converse
 from gateway.catalog import get_profile
 from gateway.cost import cost
-from gateway.openai import from_openai
+from gateway.openai.translate import from_openai
 from gateway.types import Usage
 
 SONNET = get_profile("anthropic/claude-sonnet-4-5").prices  # input $3, output $15 per MTok

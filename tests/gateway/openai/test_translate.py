@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.openai import to_openai
+from gateway.openai.translate import to_openai
 from gateway.types import ChatRequest, Message
 from gateway.wire import dumps
 from tests.gateway import samples

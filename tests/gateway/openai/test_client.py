@@ -21,7 +21,9 @@ from gateway.errors import (
     ServerError,
     StreamInterruptedError,
 )
-from gateway.openai import OpenAIClient, from_openai, to_openai
+from gateway.openai.client import OpenAIClient
+from gateway.openai.translate import from_openai, to_openai
+from gateway.registry import translator
 from gateway.types import StreamEvent, ToolCall, Usage
 from gateway.wire import dumps
 from tests.fakes import openai as fake
@@ -626,10 +628,10 @@ def test_from_config_reads_key_timeouts_and_attempts(server):
     assert server.requests[0].headers["authorization"] == f"Bearer {KEY}"
 
 
-def test_client_names_itself_and_translates_with_to_openai():
+def test_client_names_itself_and_the_registry_translates_with_to_openai():
     assert OpenAIClient.name == "openai"
-    assert OpenAIClient.translate(REQUEST) == to_openai(REQUEST)
-    assert json.loads(dumps(OpenAIClient.translate(REQUEST)))["model"] == "gpt-4o"
+    assert translator("openai") is to_openai
+    assert json.loads(dumps(translator("openai")(REQUEST)))["model"] == "gpt-4o"
 
 
 def test_a_local_servers_key_echoed_in_a_stream_error_is_hidden(server):

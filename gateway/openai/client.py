@@ -1,11 +1,4 @@
-"""OpenAI Chat Completions (and compatible servers): translation, parsing and the client.
-
-OpenAI caches prefixes automatically, so every ``cache_control`` marker is removed and
-the request's cache key is sent as ``prompt_cache_key`` to keep one prefix on one route.
-``prompt_tokens`` includes cached and written tokens; ``from_openai`` subtracts them so
-``Usage.input_tokens`` counts only uncached input. Local servers (vLLM, llama.cpp, Ollama)
-may leave the cached-token field out: that is reported as unknown (``None``), never 0.
-"""
+"""OpenAI Chat Completions over httpx: sends, streams (assembling chunks), maps errors."""
 
 from __future__ import annotations
 
@@ -19,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from gateway.base import Wire
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,
@@ -41,11 +35,19 @@ from gateway.http import (
     pooled_clients,
     redact,
 )
+from gateway.openai.translate import (
+    PROVIDER,
+    as_object,
+    from_openai,
+    malformed,
+    read_usage,
+    to_openai,
+    typed_field,
+)
 from gateway.retry import MAX_ATTEMPTS, parse_retry_after
-from gateway.types import ChatRequest, Message, Part, Result, StreamEvent, Tool, ToolCall, Usage
-from gateway.wire import dumps, plain
+from gateway.types import ChatRequest, Result, StreamEvent, ToolCall, Usage
+from gateway.wire import dumps
 
-PROVIDER = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
@@ -58,130 +60,6 @@ _PARAMS = (
     ("seed", "seed"),
     ("tool_choice", "tool_choice"),
 )
-
-
-def to_openai(request: ChatRequest) -> dict[str, Any]:
-    """The Chat Completions body for ``request``, with every cache marker removed."""
-    payload: dict[str, Any] = {"model": request.model_id}
-    if request.tools:
-        payload["tools"] = [_tool(tool) for tool in request.tools]
-    payload["messages"] = [_message(message) for message in request.messages]
-    payload.update(_options(request.params))
-    if request.cache_key is not None:
-        payload["prompt_cache_key"] = request.cache_key
-    return payload
-
-
-def _tool(tool: Tool) -> dict[str, Any]:
-    function: dict[str, Any] = {"name": tool.name}
-    if tool.description:
-        function["description"] = tool.description
-    function["parameters"] = plain(tool.parameters)
-    return {"type": "function", "function": function}
-
-
-def _part(part: Part) -> dict[str, Any]:
-    if part.type == "text":
-        return {"type": "text", "text": part.text or ""}
-    return {"type": part.type, part.type: plain(part.data)}
-
-
-def _tool_call(call: ToolCall) -> dict[str, Any]:
-    function = {"name": call.name, "arguments": call.arguments}
-    return {"id": call.id, "type": "function", "function": function}
-
-
-def _message(message: Message) -> dict[str, Any]:
-    wire: dict[str, Any] = {"role": message.role}
-    if message.name is not None:
-        wire["name"] = message.name
-    if message.tool_call_id is not None:
-        wire["tool_call_id"] = message.tool_call_id
-    content = message.content
-    wire["content"] = [_part(part) for part in content] if isinstance(content, tuple) else content
-    if message.tool_calls:
-        wire["tool_calls"] = [_tool_call(call) for call in message.tool_calls]
-    return wire
-
-
-def _options(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Supported params in a fixed order; ``top_k`` has no OpenAI equivalent and is dropped."""
-    return {
-        target: plain(params[source])
-        for source, target in _PARAMS
-        if params.get(source) is not None
-    }
-
-
-def from_openai(body: Mapping[str, Any]) -> Result:
-    """The normalized result of a Chat Completions body; raises MalformedResponseError."""
-    choices = _get(_object(body, "the response"), "choices", list, required=True)
-    if not choices:
-        raise _malformed("the response has no choices")
-    choice = _object(choices[0], "choices[0]")
-    message = _get(choice, "message", Mapping, required=True)
-    return Result(
-        text=_get(message, "content", str) or "",
-        tool_calls=tuple(_read_tool_call(call) for call in _get(message, "tool_calls", list) or []),
-        stop_reason=_get(choice, "finish_reason", str),
-        usage=_usage(body.get("usage")),
-        model=_get(body, "model", str),
-    )
-
-
-def _usage(usage: Any) -> Usage:
-    """Normalized usage: uncached input is ``prompt_tokens`` minus cached and written tokens."""
-    if usage is None:
-        return Usage()
-    usage = _object(usage, "usage")
-    details = _object(usage.get("prompt_tokens_details") or {}, "prompt_tokens_details")
-    prompt = _count(usage, "prompt_tokens")
-    cached = _count(details, "cached_tokens")
-    written = _count(details, "cache_write_tokens")
-    uncached = None if prompt is None else prompt - (cached or 0) - (written or 0)
-    if uncached is not None and uncached < 0:
-        raise _malformed(f"usage counts more cached than prompt tokens: {plain(usage)}")
-    return Usage(
-        input_tokens=uncached,
-        output_tokens=_count(usage, "completion_tokens"),
-        cache_read_tokens=cached,
-        cache_write_5m_tokens=written,  # OpenAI has no TTL split
-        raw=plain(usage),
-    )
-
-
-def _read_tool_call(call: Any) -> ToolCall:
-    call_id = _get(_object(call, "a tool call"), "id", str, required=True)
-    function = _get(call, "function", Mapping, required=True)
-    name = _get(function, "name", str, required=True)
-    return ToolCall(call_id, name, _get(function, "arguments", str, required=True))
-
-
-def _malformed(message: str) -> MalformedResponseError:
-    return MalformedResponseError(PROVIDER, None, message)
-
-
-def _object(value: Any, what: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise _malformed(f"{what} is not an object")
-    return value
-
-
-def _get(mapping: Mapping[str, Any], key: str, kind: type, *, required: bool = False) -> Any:
-    """``mapping[key]`` if it is a ``kind``, None if absent; else MalformedResponseError."""
-    value = mapping.get(key)
-    if value is None and required:
-        raise _malformed(f"{key!r} is missing")
-    if value is not None and not isinstance(value, kind):
-        raise _malformed(f"{key!r} has the wrong type: {type(value).__name__}")
-    return value
-
-
-def _count(mapping: Mapping[str, Any], key: str) -> int | None:
-    value = mapping.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        return value
-    raise _malformed(f"{key!r} is not a token count: {value!r}")
 
 
 class _Assembly:
@@ -199,39 +77,39 @@ class _Assembly:
     def add(self, data: str) -> str:
         """Take in one chunk and return its text delta ("" when it has none)."""
         try:
-            chunk = _object(json.loads(data), "a stream chunk")
+            chunk = as_object(json.loads(data), "a stream chunk")
         except ValueError as exc:
-            raise _malformed(f"a stream event is not JSON: {data[:EXCERPT_CHARS]!r}") from exc
+            raise malformed(f"a stream event is not JSON: {data[:EXCERPT_CHARS]!r}") from exc
         if chunk.get("error") is not None:
             message = _redact(_error_message(chunk) or "", self.api_key) or EMPTY_BODY
             raise StreamInterruptedError(PROVIDER, None, message, self.request_id)
-        self.model = _get(chunk, "model", str) or self.model
+        self.model = typed_field(chunk, "model", str) or self.model
         if chunk.get("usage") is not None:
-            self.usage = _usage(chunk["usage"])
-        choice = _object((_get(chunk, "choices", list) or [{}])[0], "choices[0]")
-        self.stop_reason = _get(choice, "finish_reason", str) or self.stop_reason
-        delta = _get(choice, "delta", Mapping) or {}
-        for position, fragment in enumerate(_get(delta, "tool_calls", list) or []):
-            self._merge(position, _object(fragment, "a tool call fragment"))
-        text = _get(delta, "content", str) or ""
+            self.usage = read_usage(chunk["usage"])
+        choice = as_object((typed_field(chunk, "choices", list) or [{}])[0], "choices[0]")
+        self.stop_reason = typed_field(choice, "finish_reason", str) or self.stop_reason
+        delta = typed_field(choice, "delta", Mapping) or {}
+        for position, fragment in enumerate(typed_field(delta, "tool_calls", list) or []):
+            self._merge(position, as_object(fragment, "a tool call fragment"))
+        text = typed_field(delta, "content", str) or ""
         self.text.append(text)
         return text
 
     def _merge(self, position: int, fragment: Mapping[str, Any]) -> None:
         """The first fragment of a call names it; later ones append to its arguments."""
-        index = _get(fragment, "index", int)
+        index = typed_field(fragment, "index", int)
         empty = {"id": "", "name": "", "arguments": ""}
         call = self.calls.setdefault(position if index is None else index, empty)
-        function = _get(fragment, "function", Mapping) or {}
-        call["id"] = _get(fragment, "id", str) or call["id"]
-        call["name"] = _get(function, "name", str) or call["name"]
-        call["arguments"] += _get(function, "arguments", str) or ""
+        function = typed_field(fragment, "function", Mapping) or {}
+        call["id"] = typed_field(fragment, "id", str) or call["id"]
+        call["name"] = typed_field(function, "name", str) or call["name"]
+        call["arguments"] += typed_field(function, "arguments", str) or ""
 
     def result(self) -> Result:
         """The assembled result; raises MalformedResponseError for a call without id or name."""
         calls = [self.calls[index] for index in sorted(self.calls)]
         if any(not call["id"] or not call["name"] for call in calls):
-            raise _malformed("a streamed tool call has no id or no name")
+            raise malformed("a streamed tool call has no id or no name")
         return Result(
             text="".join(self.text),
             tool_calls=tuple(ToolCall(c["id"], c["name"], c["arguments"]) for c in calls),
@@ -297,7 +175,6 @@ class OpenAIClient:
     """Chat Completions over one pooled httpx client; ``api_key`` is None for local servers."""
 
     name = PROVIDER
-    translate = staticmethod(to_openai)
 
     def __init__(
         self,
@@ -326,18 +203,27 @@ class OpenAIClient:
         )
 
     @classmethod
+    def unavailable(cls, config: Mapping[str, Any]) -> str | None:
+        """Why ``config`` cannot build a client: no key for OpenAI's own hosts."""
+        host = httpx.URL(config.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).host
+        if config.get("OPENAI_API_KEY") or not (
+            host == "openai.com" or host.endswith(".openai.com")
+        ):
+            return None
+        return "OPENAI_API_KEY is not set"
+
+    @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> OpenAIClient:
         """The client for the ``GATEWAY`` settings; ProviderUnavailableError without a key.
 
         A key is required only for OpenAI's own hosts: local servers need none.
         """
+        reason = cls.unavailable(config)
+        if reason is not None:
+            raise ProviderUnavailableError(PROVIDER, reason)
         base_url = config.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
-        api_key = config.get("OPENAI_API_KEY") or None
-        host = httpx.URL(base_url).host
-        if api_key is None and (host == "openai.com" or host.endswith(".openai.com")):
-            raise ProviderUnavailableError(PROVIDER, "OPENAI_API_KEY is not set")
         return cls(
-            api_key,
+            config.get("OPENAI_API_KEY") or None,
             base_url=base_url,
             connect_timeout=float(config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT),
             timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
@@ -346,9 +232,9 @@ class OpenAIClient:
             pools=int(config.get("POOLS") or DEFAULT_POOLS),
         )
 
-    async def send(self, request: ChatRequest) -> Result:
+    async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result:
         """One completion, retried on 429, 5xx and connection errors; never on a timeout."""
-        response = await self._post(to_openai(request))
+        response = await self._post(wire or to_openai(request))
         request_id = response.headers.get("x-request-id")
         await self._http.read(response, during=_READING, request_id=request_id)
         try:
@@ -360,12 +246,18 @@ class OpenAIClient:
             ) from exc
         return replace(result, request_id=request_id)
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    async def stream(
+        self, request: ChatRequest, wire: Wire | None = None
+    ) -> AsyncIterator[StreamEvent]:
         """Text ``delta`` events, then one ``done``; only the opening request is retried.
 
         Raises StreamInterruptedError if the stream breaks or ends before ``data: [DONE]``.
         """
-        payload = {**to_openai(request), "stream": True, "stream_options": {"include_usage": True}}
+        payload = {
+            **(wire or to_openai(request)),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         response = await self._post(payload)
         assembly = _Assembly(response.headers.get("x-request-id"), self._api_key)
         events = self._http.events(response, during=_READING, request_id=assembly.request_id)

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.anthropic import AnthropicClient, from_anthropic, to_anthropic
+from gateway.anthropic.client import AnthropicClient
+from gateway.anthropic.translate import from_anthropic, to_anthropic
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,
@@ -26,6 +27,7 @@ from gateway.errors import (
     ServerError,
     StreamInterruptedError,
 )
+from gateway.registry import translator
 from gateway.types import ChatRequest, Message, Result, StreamEvent, ToolCall
 from gateway.wire import dumps
 from tests.fakes import anthropic as fake
@@ -595,9 +597,9 @@ def test_from_config_reads_the_gateway_settings(server):
     assert server.requests[0].headers["x-api-key"] == API_KEY
 
 
-def test_client_is_a_provider_client():
+def test_client_is_a_provider_client_and_the_registry_translates_with_to_anthropic():
     assert AnthropicClient.name == "anthropic"
-    assert AnthropicClient.translate(REQUEST) == to_anthropic(REQUEST)
+    assert translator("anthropic") is to_anthropic
 
 
 # Secrets

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from gateway.bedrock import to_converse
+from gateway.bedrock.translate import to_converse
 from gateway.types import CacheControl, ChatRequest, Message, Part, Tool
 from gateway.wire import dumps
 from tests.gateway import samples
@@ -164,7 +164,7 @@ def test_tool_without_description_omits_it():
 
 def test_importing_the_module_does_not_import_boto3():
     code = (
-        "import sys, gateway.bedrock; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
+        "import sys, gateway.bedrock.client; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
     )
 
     assert (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.anthropic import to_anthropic
+from gateway.anthropic.translate import to_anthropic
 from gateway.types import CacheControl, ChatRequest, Message, Part, Tool, ToolCall
 from gateway.wire import dumps
 from tests.gateway import samples

@@ -13,8 +13,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from gateway.bedrock import BedrockClient, from_converse, to_converse
-from gateway.bedrock_boto import ConverseStreamFold
+from gateway.bedrock.boto import ConverseStreamFold
+from gateway.bedrock.client import BedrockClient
+from gateway.bedrock.translate import from_converse, to_converse
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,

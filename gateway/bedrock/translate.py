@@ -1,33 +1,22 @@
-"""Amazon Bedrock Converse / ConverseStream through boto3's ``bedrock-runtime`` client.
+"""Amazon Bedrock Converse: the pure translation of a canonical request, and of an answer.
 
 ``to_converse`` is the Converse request as botocore puts it on the wire (``modelId``
 first, then the JSON body members); image bytes are base64 strings, as in the JSON
 body. Every checkpoint becomes a ``cachePoint`` element right after the block it
 closes. Per-model limits (Nova: no tool checkpoints) are lint's job, not translation's.
 
-``from_converse`` normalizes a Converse response. ``BedrockClient`` only does I/O:
-boto3 is synchronous, so calls run in a worker thread; retries are botocore's own
-(standard mode). The boto3 plumbing (call arguments, error mapping, the thread-to-async
-bridge, the stream fold) lives in ``gateway.bedrock_boto``.
+``from_converse`` normalizes a Converse response, streamed (folded back into a body by
+``gateway.bedrock.boto.ConverseStreamFold``) or not.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from gateway.bedrock_boto import (
-    ConverseStreamFold,
-    boto3_kwargs,
-    iterate_in_thread,
-    keep_read_timeouts,
-    mapped_errors,
-)
-from gateway.errors import MalformedResponseError, ProviderUnavailableError
+from gateway.errors import MalformedResponseError
 from gateway.types import (
     TTLS,
     CacheControl,
@@ -35,7 +24,6 @@ from gateway.types import (
     Message,
     Part,
     Result,
-    StreamEvent,
     Tool,
     ToolCall,
     Usage,
@@ -43,9 +31,6 @@ from gateway.types import (
 from gateway.wire import DEFAULT_MAX_TOKENS, image_url, parse_data_url, plain, tool_input
 
 NAME = "bedrock"
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_ATTEMPTS = 3  # tries in all, as in gateway.retry
 
 _IMAGE_FORMATS = {
     "image/png": "png",
@@ -281,82 +266,3 @@ def _optional_int(node: Mapping[str, Any], key: str) -> int | None:
 
 def _malformed(detail: str) -> MalformedResponseError:
     return MalformedResponseError(NAME, None, f"not a Converse response: {detail}")
-
-
-class BedrockClient:
-    """Converse and ConverseStream through one boto3 ``bedrock-runtime`` client.
-
-    Credentials come from the standard AWS chain; without any, the first call raises
-    ProviderUnavailableError. botocore retries throttling, 5xx and connection errors
-    (standard mode, ``max_attempts`` tries in all), never read timeouts.
-    """
-
-    name = NAME
-    translate = staticmethod(to_converse)
-
-    def __init__(
-        self,
-        region: str,
-        *,
-        endpoint_url: str | None = None,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        read_timeout: float = DEFAULT_TIMEOUT,
-        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
-    ) -> None:
-        import boto3
-        from botocore.config import Config
-
-        # botocore's "max_attempts" counts retries only; "total_max_attempts" counts tries.
-        retries = {"total_max_attempts": max_attempts, "mode": "standard"}
-        config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout, retries=retries)
-        session = boto3.session.Session(region_name=region)
-        # botocore resolves the credential chain here; only "none at all" waits for first use.
-        with mapped_errors():
-            self._client = session.client(
-                "bedrock-runtime", endpoint_url=endpoint_url, config=config
-            )
-        self._client.meta.events.register_first("needs-retry.bedrock-runtime", keep_read_timeouts)
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> BedrockClient:
-        """The client for the GATEWAY settings; ProviderUnavailableError without AWS_REGION."""
-        if not config.get("AWS_REGION"):
-            raise ProviderUnavailableError(NAME, "AWS_REGION is not set")
-        return cls(
-            config["AWS_REGION"],
-            endpoint_url=config.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") or None,
-            connect_timeout=config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT,
-            read_timeout=config.get("TIMEOUT") or DEFAULT_TIMEOUT,
-            max_attempts=config.get("MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS,
-        )
-
-    async def send(self, request: ChatRequest) -> Result:
-        """One Converse call in a worker thread; raises gateway.errors only."""
-        kwargs = boto3_kwargs(to_converse(request))
-        with mapped_errors():
-            response = await asyncio.to_thread(self._client.converse, **kwargs)
-        return from_converse(response)
-
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """ConverseStream: a ``delta`` per text delta, then one ``done`` with the Result."""
-        kwargs = boto3_kwargs(to_converse(request))
-        metadata: dict[str, Any] = {}
-
-        def open_stream() -> Any:
-            response = self._client.converse_stream(**kwargs)
-            metadata.update(response.get("ResponseMetadata", {}))
-            return response["stream"]
-
-        fold = ConverseStreamFold()
-        events = contextlib.aclosing(iterate_in_thread(open_stream))
-        with mapped_errors(metadata):
-            async with events as stream:
-                async for event in stream:
-                    text = fold.add(event)
-                    if text:
-                        yield StreamEvent("delta", text=text)
-        yield StreamEvent("done", result=from_converse(fold.body(metadata)))
-
-    async def aclose(self) -> None:
-        """Close the boto3 client's connection pool."""
-        self._client.close()

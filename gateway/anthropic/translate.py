@@ -1,57 +1,28 @@
-"""Anthropic Messages API: pure translation both ways, and the httpx client."""
+"""Anthropic Messages API: the pure translation of a canonical request, and of an answer back."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import httpx
-
 from gateway.errors import (
-    AuthenticationError,
-    BadRequestError,
     MalformedResponseError,
-    OverloadedError,
-    ProviderError,
-    ProviderUnavailableError,
-    RateLimitError,
-    StreamInterruptedError,
 )
-from gateway.http import (
-    DEFAULT_LIMITS,
-    DEFAULT_POOLS,
-    Dialect,
-    ErrorDetails,
-    ProviderHTTP,
-    excerpt,
-    json_or_none,
-    pool_limits,
-    pooled_clients,
-    redact,
-)
-from gateway.retry import MAX_ATTEMPTS, parse_retry_after
 from gateway.types import (
     CacheControl,
     ChatRequest,
     Message,
     Part,
     Result,
-    StreamEvent,
     Tool,
     ToolCall,
     Usage,
 )
-from gateway.wire import DEFAULT_MAX_TOKENS, dumps, image_url, parse_data_url, plain, tool_input
+from gateway.wire import DEFAULT_MAX_TOKENS, image_url, parse_data_url, plain, tool_input
 
 PROVIDER = "anthropic"
-ANTHROPIC_VERSION = "2023-06-01"
-DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_CONNECT_TIMEOUT = 10.0
-DEFAULT_TIMEOUT = 600.0
 
 _TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "any"}
 _SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
@@ -63,18 +34,6 @@ _USAGE_COUNTS = (
     "cache_creation_input_tokens",
 )
 # The HTTP status Anthropic pairs with each error type, for errors sent mid-stream.
-_ERROR_STATUS = {
-    "invalid_request_error": 400,
-    "authentication_error": 401,
-    "billing_error": 402,
-    "permission_error": 403,
-    "not_found_error": 404,
-    "request_too_large": 413,
-    "rate_limit_error": 429,
-    "api_error": 500,
-    "timeout_error": 504,
-    "overloaded_error": 529,
-}
 
 
 def to_anthropic(request: ChatRequest) -> dict[str, Any]:
@@ -218,7 +177,7 @@ def from_anthropic(body: Any, *, request_id: str | None = None, status: int | No
     content = body.get("content") if isinstance(body, Mapping) else None
     usage = body.get("usage") if isinstance(body, Mapping) else None
     if not isinstance(content, list) or not isinstance(usage, Mapping):
-        raise _malformed(status, "the body is not a Messages response (no content or usage)")
+        raise malformed(status, "the body is not a Messages response (no content or usage)")
     texts: list[str] = []
     calls: list[ToolCall] = []
     for block in content:
@@ -231,7 +190,7 @@ def from_anthropic(body: Any, *, request_id: str | None = None, status: int | No
             name = _get(block, "name", str, status, required=True)
             calls.append(ToolCall(_get(block, "id", str, status, required=True), name, arguments))
         elif kind is None:
-            raise _malformed(status, "a content block has no type")
+            raise malformed(status, "a content block has no type")
     return Result(
         text="".join(texts),
         tool_calls=tuple(calls),
@@ -277,47 +236,28 @@ def _get(
     if value is None and not required:
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise _malformed(status, f"{key!r} should be {kind.__name__}, not {type(value).__name__}")
+        raise malformed(status, f"{key!r} should be {kind.__name__}, not {type(value).__name__}")
     return value
 
 
-def _malformed(status: int | None, message: str) -> MalformedResponseError:
+def to_count_tokens(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The count_tokens body for a Messages body: the fields that API takes."""
+    return {key: value for key, value in payload.items() if key in _COUNT_KEYS}
+
+
+def from_count_tokens(body: Any, status: int | None) -> int:
+    """The input tokens of a count_tokens answer; ``MalformedResponseError`` otherwise."""
+    if not isinstance(body, dict):
+        raise malformed(status, "the count_tokens answer is not an object")
+    return int(_get(body, "input_tokens", int, status, required=True))
+
+
+def malformed(status: int | None, message: str) -> MalformedResponseError:
+    """A ``MalformedResponseError`` of this provider."""
     return MalformedResponseError(PROVIDER, status, message)
 
 
-def _error_details(response: httpx.Response, body: bytes) -> ErrorDetails:
-    """``error.message`` (else an excerpt), the request id (header, else body), the wait."""
-    payload = json_or_none(body)
-    payload = payload if isinstance(payload, dict) else {}
-    error = payload.get("error")
-    message = error.get("message") if isinstance(error, dict) else None
-    body_id = payload.get("request_id")
-    return ErrorDetails(
-        message if isinstance(message, str) and message else excerpt(body),
-        response.headers.get("request-id") or (body_id if isinstance(body_id, str) else None),
-        parse_retry_after(response.headers.get("retry-after")),
-    )
-
-
-_DIALECT = Dialect(
-    PROVIDER,
-    statuses={
-        400: BadRequestError,
-        401: AuthenticationError,
-        403: AuthenticationError,
-        404: BadRequestError,
-        413: BadRequestError,
-        422: BadRequestError,
-        429: RateLimitError,
-        529: OverloadedError,
-    },
-    server_statuses=range(500, 600),
-    error_details=_error_details,
-    strict_error_body=False,  # an error body that breaks off counts as empty
-)
-
-
-class _MessageBuilder:
+class MessageBuilder:
     """Rebuilds the Messages response body from stream events, for ``from_anthropic``.
 
     Events out of protocol raise KeyError, TypeError or AttributeError; a stream
@@ -362,162 +302,3 @@ class _MessageBuilder:
             if fragments:
                 self.blocks[index]["input"] = json.loads(fragments)
         return {**self.message, "content": [self.blocks[i] for i in sorted(self.blocks)]}
-
-
-class AnthropicClient:
-    """The Messages API over one pooled httpx client; raises ``gateway.errors`` only."""
-
-    name = PROVIDER
-    translate = staticmethod(to_anthropic)
-
-    def __init__(
-        self,
-        api_key: str,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_attempts: int = MAX_ATTEMPTS,
-        limits: httpx.Limits = DEFAULT_LIMITS,
-        pools: int = DEFAULT_POOLS,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self._api_key = api_key
-        self._connect_timeout = connect_timeout
-        headers = {"x-api-key": api_key, "anthropic-version": ANTHROPIC_VERSION}
-        headers["content-type"] = "application/json"
-        timeouts = httpx.Timeout(timeout, connect=connect_timeout)
-        self._http = ProviderHTTP(
-            pooled_clients(pools, limits, base_url=base_url, headers=headers, timeout=timeouts),
-            _DIALECT,
-            redact=self._redact,
-            unreachable=self._unreachable,
-            attempts=max_attempts,
-            sleep=sleep,
-        )
-
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> AnthropicClient:
-        """A client from the ``GATEWAY`` settings; ProviderUnavailableError without a key."""
-        api_key = config.get("ANTHROPIC_API_KEY")
-        if not api_key:
-            raise ProviderUnavailableError(PROVIDER, "ANTHROPIC_API_KEY is not set")
-        return cls(
-            api_key,
-            base_url=config.get("ANTHROPIC_BASE_URL") or DEFAULT_BASE_URL,
-            connect_timeout=float(config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT),
-            timeout=float(config.get("TIMEOUT") or DEFAULT_TIMEOUT),
-            max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
-            limits=pool_limits(config),
-            pools=int(config.get("POOLS") or DEFAULT_POOLS),
-        )
-
-    async def send(self, request: ChatRequest) -> Result:
-        """One Messages call, retried on 429, 529, other 5xx and connection errors."""
-        response = await self._call("/v1/messages", to_anthropic(request))
-        request_id = response.headers.get("request-id")
-        return from_anthropic(
-            self._json(response), request_id=request_id, status=response.status_code
-        )
-
-    async def count_tokens(self, request: ChatRequest) -> int:
-        """The provider's estimate of the input tokens of ``request`` (caching ignored)."""
-        payload = {k: v for k, v in to_anthropic(request).items() if k in _COUNT_KEYS}
-        response = await self._call("/v1/messages/count_tokens", payload)
-        body = self._json(response)
-        if not isinstance(body, dict):
-            raise _malformed(response.status_code, "the count_tokens answer is not an object")
-        return int(_get(body, "input_tokens", int, response.status_code, required=True))
-
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        """Text ``delta`` events, then one ``done``; only the opening request is retried."""
-        payload = {**to_anthropic(request), "stream": True}
-        response = await self._http.post("/v1/messages", dumps(payload))
-        try:
-            if not response.headers.get("content-type", "").startswith("text/event-stream"):
-                body = await self._read(response)
-                raise _malformed(
-                    response.status_code, self._redact(f"not a stream: {excerpt(body)}")
-                )
-            async for event in self._stream_events(response):
-                yield event
-        finally:
-            await response.aclose()
-
-    async def aclose(self) -> None:
-        """Close the pooled connections."""
-        await self._http.aclose()
-
-    async def _stream_events(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
-        builder = _MessageBuilder()
-        request_id = response.headers.get("request-id")
-        async with contextlib.aclosing(self._events(response)) as events:
-            async for kind, event in events:
-                if kind == "error":
-                    raise self._event_error(event, request_id)
-                try:
-                    text = builder.apply(kind, event)
-                except (KeyError, TypeError, AttributeError) as exc:
-                    raise _malformed(200, f"unexpected {kind} event ({exc!r})") from exc
-                if text:
-                    yield StreamEvent("delta", text=text)
-                if builder.stopped:
-                    break
-        if not builder.stopped:
-            raise StreamInterruptedError(PROVIDER, None, "the stream ended before message_stop")
-        try:
-            body = builder.body()
-        except ValueError as exc:
-            raise _malformed(200, "a tool input in the stream is not JSON") from exc
-        yield StreamEvent("done", result=from_anthropic(body, request_id=request_id))
-
-    async def _events(self, response: httpx.Response) -> AsyncGenerator[tuple[str, Any], None]:
-        """``(type, decoded data)`` per SSE event, pings dropped; transport errors mapped."""
-        async with contextlib.aclosing(self._http.events(response, during="mid-stream")) as sse:
-            async for name, data in sse:
-                try:
-                    event = json.loads(data)
-                except ValueError as exc:
-                    message = self._redact(f"event data is not JSON: {data[:80]!r}")
-                    raise _malformed(200, message) from exc
-                kind = name or (event.get("type") if isinstance(event, dict) else None)
-                if kind != "ping":
-                    yield str(kind), event
-
-    def _event_error(self, event: Any, request_id: str | None) -> ProviderError:
-        """The error an ``event: error`` stands for, by its error type."""
-        event = event if isinstance(event, dict) else {}
-        error = event.get("error") if isinstance(event.get("error"), dict) else {}
-        status = _ERROR_STATUS.get(str(error.get("type")))
-        message = self._redact(str(error.get("message") or "error event without a message"))
-        request_id = event.get("request_id") or request_id
-        return _DIALECT.error_class(status)(PROVIDER, status, message, request_id, retry_after=None)
-
-    async def _call(self, path: str, payload: Mapping[str, Any]) -> httpx.Response:
-        """POST with retries; the 2xx response with its body read."""
-        response = await self._http.post(path, dumps(payload))
-        await self._read(response)
-        return response
-
-    async def _read(self, response: httpx.Response) -> bytes:
-        """The rest of the body; a break after the status line is not retried (maybe billed)."""
-        during = "while reading the body"
-        return await self._http.read(response, during=during, status=response.status_code)
-
-    def _json(self, response: httpx.Response) -> Any:
-        try:
-            return json.loads(response.content)
-        except ValueError as exc:
-            message = self._redact(f"the body is not JSON: {excerpt(response.content)}")
-            raise _malformed(response.status_code, message) from exc
-
-    def _unreachable(self, exc: httpx.HTTPError) -> str:
-        """The message of a connection error; a connect timeout names the limit."""
-        if isinstance(exc, httpx.ConnectTimeout):
-            return f"no connection within {self._connect_timeout:g} s"
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        return self._redact(f"cannot reach the API ({detail})")
-
-    def _redact(self, text: str) -> str:
-        """``text`` without the API key, in case a proxy echoes request headers back."""
-        return redact(text, self._api_key, "[redacted]")

@@ -1,0 +1,1 @@
+"""Anthropic Messages API: ``translate`` (pure) and ``client`` (httpx)."""

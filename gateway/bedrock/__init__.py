@@ -1,0 +1,1 @@
+"""Amazon Bedrock Converse: ``translate`` (pure), ``client`` and ``boto`` (boto3 plumbing)."""

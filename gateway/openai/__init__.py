@@ -1,0 +1,1 @@
+"""OpenAI Chat Completions and compatible servers: ``translate`` (pure) and ``client`` (httpx)."""
