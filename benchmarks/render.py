@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.registry import translate  # noqa: E402
 from gateway.wire import dumps  # noqa: E402
-from templates_app.rendering import compile_body, render  # noqa: E402
+from templates_app.engine.rendering import compile_body, render  # noqa: E402
 
 SENTENCE = "Clause {n}. The provider keeps each customer's data in the region they chose. "
 INSTRUCTIONS = "You answer questions about the agreement below. Quote clause numbers. " * 8

@@ -28,8 +28,8 @@ from gateway.catalog import Prices, get_profile, known_models
 from gateway.errors import GatewayError
 
 from . import charts, selectors, services
-from .diffing import diff_bodies
-from .errors import CachetError
+from .engine.diffing import diff_bodies
+from .engine.errors import CachetError
 from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, Template, Version
 
 REWRITE_WINDOW = timedelta(hours=24)

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from gateway.errors import GatewayError
 
-from .errors import CachetError
+from .engine.errors import CachetError
 from .models import ImmutableVersionError
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ class TemplatesAppConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from . import rendering, schema  # noqa: F401 - schema registers the OpenAPI extension
+        from . import schema  # noqa: F401 - schema registers the OpenAPI extension
+        from .engine import rendering
 
         rendering.LIMITS.seconds = settings.CACHET["RENDER_TIMEOUT"]
         rendering.LIMITS.max_output_chars = settings.CACHET["RENDER_MAX_OUTPUT_CHARS"]

@@ -14,10 +14,10 @@ from gateway.cost import cost
 from gateway.errors import GatewayError
 from gateway.types import ChatRequest, Result, Usage
 
-from .canonical import block_text, canonical_json, iter_block_texts
-from .misses import Call, explain, needs_explaining
+from .engine.canonical import block_text, canonical_json, iter_block_texts
+from .engine.misses import Call, explain, needs_explaining
+from .engine.rendering import render
 from .models import ApiKey, Invocation
-from .rendering import render
 from .selectors import version_compiled
 from .services import Rendered
 

@@ -9,9 +9,9 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .errors import CachetError, NotFoundError
+from .engine.errors import CachetError, NotFoundError
+from .engine.rendering import CompiledBody, compiled_for
 from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
-from .rendering import CompiledBody, compiled_for
 
 DEFAULT_LABEL = "production"
 LATEST = "latest"

@@ -22,7 +22,7 @@ from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailab
 from gateway.types import Result
 
 from .dbthreads import run_db
-from .errors import CachetError
+from .engine.errors import CachetError
 from .models import ApiKey, Invocation
 from .providers import client_for
 from .recording import invocation_build, invocation_explain, needs_history

@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .canonical import text_problem
+from .engine.canonical import text_problem
 from .models import (
     LABEL_VALIDATOR,
     SLUG_VALIDATOR,

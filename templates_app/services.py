@@ -17,11 +17,11 @@ from gateway.registry import client_class, provider_of, translate, unavailable
 from gateway.tokens import block_tokens
 from gateway.types import ChatRequest, Message, iter_blocks
 
-from .canonical import block_text
-from .errors import CachetError, ConflictError, LintError, PermissionDeniedError
-from .lint import lint
+from .engine.canonical import block_text
+from .engine.errors import CachetError, ConflictError, LintError, PermissionDeniedError
+from .engine.lint import lint
+from .engine.rendering import CompiledBody, RenderResult, body_text, compile_body, render
 from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, LabelMove, Template, Version
-from .rendering import CompiledBody, RenderResult, body_text, compile_body, render
 from .selectors import LATEST, version_compiled, version_get, version_resolve
 
 

@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 from . import selectors, services
 from .auth import actor_name, key_of
 from .dbthreads import run_db
-from .diffing import diff_bodies
+from .engine.diffing import diff_bodies
 from .models import ApiKey
 from .pagination import Pagination
 from .sending import SendCall, send_payload, send_prepare, template_send, template_stream

@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from gateway.catalog import get_profile
 from templates_app import selectors, services
 from templates_app.admin_pages import format_usd, rewrite_estimate
-from templates_app.errors import PermissionDeniedError
+from templates_app.engine.errors import PermissionDeniedError
 from templates_app.models import Invocation, LabelMove
 from tests.factories import make_body, make_template, make_version
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
 from templates_app import services
-from templates_app.canonical import content_hash
+from templates_app.engine.canonical import content_hash
+from templates_app.engine.rendering import compile_body, render
 from templates_app.models import ApiKey, ImmutableVersionError, Template, Version, hash_key
-from templates_app.rendering import compile_body, render
 from tests.factories import make_body, make_template, make_version
 
 pytestmark = pytest.mark.django_db

@@ -7,8 +7,9 @@ import itertools
 import pytest
 from django.db import connection, transaction
 
-from templates_app import rendering, services
-from templates_app.errors import CachetError
+from templates_app import services
+from templates_app.engine import rendering
+from templates_app.engine.errors import CachetError
 from templates_app.resolving import send_target
 from templates_app.selectors import template_get, version_compiled, version_resolve
 from tests.factories import make_body, make_template, make_version

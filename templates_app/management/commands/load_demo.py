@@ -11,8 +11,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from templates_app import services
-from templates_app.errors import CachetError
 from templates_app.models import Template
+
+from ...engine.errors import CachetError
 
 DEMO_DIR = Path(settings.BASE_DIR) / "fixtures" / "demo"
 

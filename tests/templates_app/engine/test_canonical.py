@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.types import ChatRequest, Message, Part
-from templates_app.canonical import (
+from templates_app.engine.canonical import (
     canonical_json,
     fingerprints,
     normalize_newlines,

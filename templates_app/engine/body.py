@@ -17,8 +17,8 @@ from typing import Any
 from gateway.types import CacheControl, ChatRequest, Message, Part, Tool, ToolCall
 
 from .canonical import normalize_newlines, string_problem
-from .checks import Checker, json_type
 from .errors import BodyError
+from .validation import Checker, json_type
 from .variables import VariableSpec, parse_variables
 
 BODY_KEYS = ("model", "params", "variables", "tools", "messages")

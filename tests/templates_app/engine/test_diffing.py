@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from templates_app.diffing import diff_bodies
-from templates_app.rendering import compile_body
+from templates_app.engine.diffing import diff_bodies
+from templates_app.engine.rendering import compile_body
 from tests.factories import make_body, make_tool
 
 

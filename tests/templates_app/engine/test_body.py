@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from templates_app.body import parse_body, to_request
-from templates_app.errors import BodyError
+from templates_app.engine.body import parse_body, to_request
+from templates_app.engine.errors import BodyError
 from tests.factories import make_body, make_tool
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from templates_app.misses import Call, explain, needs_explaining
+from templates_app.engine.misses import Call, explain, needs_explaining
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

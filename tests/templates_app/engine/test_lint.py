@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gateway.tokens import ESTIMATE_METHOD
-from templates_app.lint import lint
-from templates_app.rendering import compile_body
+from templates_app.engine.lint import lint
+from templates_app.engine.rendering import compile_body
 from tests.factories import DOCUMENT, make_body, make_tool
 
 SAMPLES = {"document": DOCUMENT, "question": "Is it up?"}

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import UnknownModelError
-from templates_app import rendering
-from templates_app.errors import RenderError, VariableError
-from templates_app.rendering import compile_body, render
+from templates_app.engine import rendering
+from templates_app.engine.errors import RenderError, VariableError
+from templates_app.engine.rendering import compile_body, render
 from tests.factories import DOCUMENT, make_body, make_tool
 
 VALUES = {"document": DOCUMENT, "question": "Is it up?"}

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from templates_app import rendering
-from templates_app.errors import CachetError, RenderError, RenderLimitError
+from templates_app.engine import rendering
+from templates_app.engine.errors import CachetError, RenderError, RenderLimitError
 from tests.factories import make_body
 
 ENV_NAME = "CACHET_TEST_SECRET"

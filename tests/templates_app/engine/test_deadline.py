@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from templates_app import deadline
-from templates_app.deadline import DeadlineExceeded, call_with_deadline
+from templates_app.engine import deadline
+from templates_app.engine.deadline import DeadlineExceeded, call_with_deadline
 
 GIVE_UP = 10.0  # busy loops end by themselves after this, so a broken watchdog fails, not hangs
 WALL_LIMIT = 3.0  # generous for shared CI machines

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .checks import Checker, json_type
+from .validation import Checker, json_type
 
 VARIABLE_TYPES = {
     "string": (str,),

@@ -20,11 +20,11 @@ from hypothesis import strategies as st
 
 from gateway.registry import translate
 from gateway.wire import dumps
-from templates_app.canonical import iter_block_texts
-from templates_app.rendering import compile_body, render
+from templates_app.engine.canonical import iter_block_texts
+from templates_app.engine.rendering import compile_body, render
 from tests.factories import make_body, make_tool
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 MODELS = [
     "sim/claude-sonnet-4-5",
     "anthropic/claude-sonnet-4-5",
@@ -224,8 +224,8 @@ def test_a_changed_later_prefix_changes_only_the_checkpoints_after_it(document, 
 SCRIPT = """
 import hashlib, json, sys
 sys.path.insert(0, {root!r})
-from tests.templates_app.test_byte_stability import COMPILED, PREFIX, MODELS
-from templates_app.rendering import render
+from tests.templates_app.engine.test_byte_stability import COMPILED, PREFIX, MODELS
+from templates_app.engine.rendering import render
 from gateway.registry import translate
 from gateway.wire import dumps
 out = {{}}
