@@ -121,20 +121,20 @@ CACHES = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "templates_app.auth.ApiKeyAuthentication",
+        "templates_app.api.auth.ApiKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": [
-        "templates_app.auth.IsApiClient",
-        "templates_app.auth.KeyHasScope",
-        "templates_app.auth.KeyMayUseTemplate",
+        "templates_app.api.auth.IsApiClient",
+        "templates_app.api.auth.KeyHasScope",
+        "templates_app.api.auth.KeyMayUseTemplate",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["templates_app.throttling.ApiKeyRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["templates_app.parsers.StrictJSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["templates_app.api.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["templates_app.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "templates_app.api_errors.exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "templates_app.pagination.Pagination",
+    "EXCEPTION_HANDLER": "templates_app.api.exception_handler.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "templates_app.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "UNAUTHENTICATED_USER": None,
 }

@@ -8,7 +8,7 @@ class TemplatesAppConfig(AppConfig):
     def ready(self) -> None:
         from django.conf import settings
 
-        from . import schema  # noqa: F401 - schema registers the OpenAPI extension
+        from .api import openapi  # noqa: F401 - registers the OpenAPI extension
         from .engine import rendering
 
         rendering.LIMITS.seconds = settings.CACHET["RENDER_TIMEOUT"]

@@ -18,9 +18,10 @@ from django.urls import URLPattern, resolve, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from templates_app import providers, urls
+from templates_app import providers
+from templates_app.api import urls
+from templates_app.api.throttling import window_count
 from templates_app.models import ApiKey, Template, hash_key
-from templates_app.throttling import window_count
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 
 pytestmark = pytest.mark.django_db

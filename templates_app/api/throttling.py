@@ -16,7 +16,7 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from .models import ApiKey
+from ..models import ApiKey
 
 WINDOW_SECONDS = 60
 

@@ -18,8 +18,8 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
-from .engine.errors import NotFoundError, PermissionDeniedError
-from .models import ApiKey, hash_key
+from ..engine.errors import NotFoundError, PermissionDeniedError
+from ..models import ApiKey, hash_key
 
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)

@@ -7,8 +7,8 @@ from typing import Any
 
 from rest_framework import serializers
 
-from .engine.canonical import text_problem
-from .models import (
+from ..engine.canonical import text_problem
+from ..models import (
     LABEL_VALIDATOR,
     SLUG_VALIDATOR,
     Invocation,

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 
 from gateway.errors import GatewayError
 
-from .engine.errors import CachetError
-from .models import ImmutableVersionError
+from ..engine.errors import CachetError
+from ..models import ImmutableVersionError
 
 logger = logging.getLogger(__name__)
 

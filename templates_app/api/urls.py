@@ -3,7 +3,7 @@
 from django.urls import path, re_path
 
 from . import views
-from .api_errors import api_not_found
+from .exception_handler import api_not_found
 
 urlpatterns = [
     path("templates", views.TemplateListCreateApi.as_view(), name="template-list"),

@@ -16,13 +16,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import selectors, services
+from .. import selectors, services
+from ..dbthreads import run_db
+from ..engine.diffing import diff_bodies
+from ..models import ApiKey
+from ..sending import SendCall, send_payload, send_prepare, template_send, template_stream
 from .auth import actor_name, key_of
-from .dbthreads import run_db
-from .engine.diffing import diff_bodies
-from .models import ApiKey
 from .pagination import Pagination
-from .sending import SendCall, send_payload, send_prepare, template_send, template_stream
 from .serializers import (
     DiffOutputSerializer,
     InvocationFilterSerializer,

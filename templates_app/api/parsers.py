@@ -10,7 +10,7 @@ from django.conf import settings
 from rest_framework.exceptions import APIException, ParseError
 from rest_framework.parsers import JSONParser
 
-from .engine.canonical import SURROGATE_RE
+from ..engine.canonical import SURROGATE_RE
 
 
 class RequestTooLarge(APIException):
