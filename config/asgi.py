@@ -14,7 +14,7 @@ if settings.CACHET["SERVE_STATIC"]:
     # Admin and API-docs assets come from the app itself (no CDN).
     application = ASGIStaticFilesHandler(application)
 
-from templates_app.lifespan import Lifespan  # noqa: E402 - needs the app registry ready
+from templates_app.sending.lifespan import Lifespan  # noqa: E402 - needs the app registry ready
 
 # Under ASGI a request's sync work runs on a thread made for that request, so when a
 # request starts there is no old connection to close nor query log to reset. Left

@@ -23,9 +23,9 @@ import threading
 import pytest
 from django.core.asgi import get_asgi_application
 
-from templates_app import dbthreads, providers
 from templates_app.models import ApiKey, Invocation
-from templates_app.writer import invocation_writer, writer_stop
+from templates_app.sending import clients, dbthreads
+from templates_app.sending.writer import invocation_writer, writer_stop
 from tests.asgi import call_in_loop
 from tests.factories import DOCUMENT, make_template, make_version
 from tests.fakes import anthropic as fake_anthropic
@@ -103,12 +103,12 @@ def production_path(settings, monkeypatch):
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(dbthreads, "_executor", None)
     writer_stop(timeout=10)  # the next one is built from these settings
-    providers.forget_clients()
+    clients.forget_clients()
     yield
     writer_stop(timeout=10)
     if dbthreads._executor is not None:
         dbthreads._executor.shutdown()
-    providers.forget_clients()
+    clients.forget_clients()
 
 
 async def sends(key: str, stream: bool) -> list[int]:
@@ -167,7 +167,7 @@ def test_sends_through_every_provider_never_block_the_event_loop(settings, produ
                     "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": bedrock.url,
                     "SIM_LATENCY": UPSTREAM_DELAY,
                 }
-                providers.forget_clients()
+                clients.forget_clients()
                 failed = asyncio.run(sends(key, stream), debug=True)
                 assert failed == []
     finally:

@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
 )
 
-from templates_app import providers
+from templates_app.sending import clients
 from tests.factories import make_template, make_version
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
@@ -41,7 +41,7 @@ def keep_the_test_connection():
 @pytest.fixture
 def stored(db):
     """A template the generated slugs can hit, with two versions and a label."""
-    providers.forget_clients()
+    clients.forget_clients()
     template = make_template()
     make_version(template)
     make_version(template)

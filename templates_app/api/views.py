@@ -17,10 +17,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
-from ..dbthreads import run_db
 from ..engine.diffing import diff_bodies
 from ..models import ApiKey
-from ..sending import SendCall, send_payload, send_prepare, template_send, template_stream
+from ..sending.dbthreads import run_db
+from ..sending.flow import SendCall, send_payload, send_prepare, template_send, template_stream
 from .auth import actor_name, key_of
 from .pagination import Pagination
 from .serializers import (

@@ -18,10 +18,10 @@ from django.urls import URLPattern, resolve, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from templates_app import providers
 from templates_app.api import urls
 from templates_app.api.throttling import window_count
 from templates_app.models import ApiKey, Template, hash_key
+from templates_app.sending import clients
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 
 pytestmark = pytest.mark.django_db
@@ -60,10 +60,10 @@ def endpoint_ids(endpoints: list[tuple[str, str, Any, str]]) -> list[str]:
 def fresh_counters():
     """Rate-limit counters and the simulator's entries live in the cache: start empty."""
     cache.clear()
-    providers.forget_clients()
+    clients.forget_clients()
     yield
     cache.clear()
-    providers.forget_clients()
+    clients.forget_clients()
 
 
 @pytest.fixture

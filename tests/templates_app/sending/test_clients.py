@@ -7,7 +7,7 @@ import asyncio
 import httpx
 import pytest
 
-from templates_app import providers
+from templates_app.sending import clients
 
 
 @pytest.fixture
@@ -16,9 +16,9 @@ def bedrock_settings(settings, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     settings.GATEWAY = {**settings.GATEWAY, "AWS_REGION": "us-east-1"}
-    providers.forget_clients()
+    clients.forget_clients()
     yield
-    providers.forget_clients()
+    clients.forget_clients()
 
 
 def test_building_a_client_leaves_the_event_loop_running(bedrock_settings):
@@ -37,11 +37,11 @@ def test_building_a_client_leaves_the_event_loop_running(bedrock_settings):
         ticker = asyncio.create_task(tick())
         await asyncio.sleep(0)  # the ticker starts counting
         ticks = 0
-        client = await providers.client_for("bedrock")
+        client = await clients.client_for("bedrock")
         done.set()
         await ticker
-        again = await providers.client_for("bedrock")
-        await providers.close_clients()
+        again = await clients.client_for("bedrock")
+        await clients.close_clients()
         return ticks, client, again
 
     ticks, client, again = asyncio.run(build_while_ticking())
@@ -51,30 +51,30 @@ def test_building_a_client_leaves_the_event_loop_running(bedrock_settings):
 
 def test_concurrent_first_sends_share_one_client(bedrock_settings):
     async def first_sends() -> set[int]:
-        clients = await asyncio.gather(*(providers.client_for("bedrock") for _ in range(5)))
-        await providers.close_clients()
-        return {id(c) for c in clients}
+        built = await asyncio.gather(*(clients.client_for("bedrock") for _ in range(5)))
+        await clients.close_clients()
+        return {id(c) for c in built}
 
     assert len(asyncio.run(first_sends())) == 1
 
 
 def test_the_simulator_store_is_blocking_unless_it_is_process_memory(settings):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    assert not providers.DjangoCacheStore().blocking
+    assert not clients.DjangoCacheStore().blocking
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/9",
         }
     }
-    assert providers.DjangoCacheStore().blocking
+    assert clients.DjangoCacheStore().blocking
 
 
 def test_a_burst_of_first_sends_builds_the_client_once(settings, monkeypatch):
     # Each build opens its httpx pools (a TLS context each): a hundred sends arriving at
     # a fresh worker must not build a hundred clients to keep one.
     settings.GATEWAY = {**settings.GATEWAY, "ANTHROPIC_API_KEY": "not-a-secret", "POOLS": 4}
-    providers.forget_clients()
+    clients.forget_clients()
     built = []
     original = httpx.AsyncClient.__init__
 
@@ -85,10 +85,10 @@ def test_a_burst_of_first_sends_builds_the_client_once(settings, monkeypatch):
     monkeypatch.setattr(httpx.AsyncClient, "__init__", counting)
 
     async def burst() -> int:
-        clients = await asyncio.gather(*(providers.client_for("anthropic") for _ in range(20)))
-        await providers.close_clients()
-        return len({id(c) for c in clients})
+        answers = await asyncio.gather(*(clients.client_for("anthropic") for _ in range(20)))
+        await clients.close_clients()
+        return len({id(c) for c in answers})
 
     assert asyncio.run(burst()) == 1
     assert len(built) == 4  # one client, its four pools
-    providers.forget_clients()
+    clients.forget_clients()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from templates_app import providers
 from templates_app.models import Invocation, Version
+from templates_app.sending import clients
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 from tests.fakes import anthropic as fake
@@ -35,9 +35,9 @@ def server(settings):
             "TIMEOUT": 1.0,
             "MAX_ATTEMPTS": 2,
         }
-        providers.forget_clients()
+        clients.forget_clients()
         yield running
-    providers.forget_clients()
+    clients.forget_clients()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.backends.signals import connection_created
 
 from templates_app.models import ApiKey, Invocation
-from templates_app.writer import (
+from templates_app.sending.writer import (
     RETRY_FIRST,
     RETRY_MAX,
     InvocationWriter,

@@ -14,12 +14,12 @@ from gateway.cost import cost
 from gateway.errors import GatewayError
 from gateway.types import ChatRequest, Result, Usage
 
-from .engine.canonical import block_text, canonical_json, iter_block_texts
-from .engine.misses import Call, explain, needs_explaining
-from .engine.rendering import render
-from .models import ApiKey, Invocation
-from .selectors import version_compiled
-from .services import Rendered
+from ..engine.canonical import block_text, canonical_json, iter_block_texts
+from ..engine.misses import Call, explain, needs_explaining
+from ..engine.rendering import render
+from ..models import ApiKey, Invocation
+from ..selectors import version_compiled
+from ..services import Rendered
 
 HISTORY_SIZE = 200
 # What an explanation reads of earlier calls (``variables`` only for the newest match).

@@ -15,9 +15,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.db import DatabaseError, connection, connections
 
-from templates_app import dbthreads
-from templates_app.dbthreads import run_db
 from templates_app.models import Template
+from templates_app.sending import dbthreads
+from templates_app.sending.dbthreads import run_db
 from tests.factories import make_template
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")

@@ -10,8 +10,8 @@ from django.db import connection, transaction
 from templates_app import services
 from templates_app.engine import rendering
 from templates_app.engine.errors import CachetError
-from templates_app.resolving import send_target
 from templates_app.selectors import template_get, version_compiled, version_resolve
+from templates_app.sending.target import send_target
 from tests.factories import make_body, make_template, make_version
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 
-from .providers import close_clients
+from .clients import close_clients
 from .writer import writer_stop
 
 log = logging.getLogger(__name__)

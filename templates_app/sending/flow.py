@@ -21,13 +21,13 @@ from django.utils import timezone
 from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
 from gateway.types import Result
 
+from ..engine.errors import CachetError
+from ..models import ApiKey, Invocation
+from ..services import Rendered, version_render
+from .clients import client_for
 from .dbthreads import run_db
-from .engine.errors import CachetError
-from .models import ApiKey, Invocation
-from .providers import client_for
 from .recording import invocation_build, invocation_explain, needs_history
-from .resolving import send_target
-from .services import Rendered, version_render
+from .target import send_target
 from .writer import invocation_writer
 
 

@@ -37,7 +37,7 @@ from django.core import serializers
 from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, transaction
 from django.db import connection as db
 
-from .models import Invocation
+from ..models import Invocation
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from .engine.errors import CachetError, NotFoundError
-from .models import Label, Template, Version
-from .selectors import DEFAULT_LABEL, HEAVY_VERSION_FIELDS, LATEST
+from ..engine.errors import CachetError, NotFoundError
+from ..models import Label, Template, Version
+from ..selectors import DEFAULT_LABEL, HEAVY_VERSION_FIELDS, LATEST
 
 _SQL = """
 SELECT t.id,

@@ -10,8 +10,8 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from gateway.catalog import get_profile
-from templates_app import providers
 from templates_app.models import Invocation
+from templates_app.sending import clients
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 
@@ -23,10 +23,10 @@ VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 @pytest.fixture(autouse=True)
 def fresh_simulator():
     cache.clear()
-    providers.forget_clients()
+    clients.forget_clients()
     yield
     cache.clear()
-    providers.forget_clients()
+    clients.forget_clients()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import reverse
 
-from templates_app import providers
 from templates_app.models import Invocation
+from templates_app.sending import clients
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 from tests.fakes import anthropic as fake_anthropic
@@ -114,9 +114,9 @@ def server(settings, aws_credentials, request):
             "TIMEOUT": 1.0,
             "MAX_ATTEMPTS": 1,
         }
-        providers.forget_clients()
+        clients.forget_clients()
         yield provider, running
-    providers.forget_clients()
+    clients.forget_clients()
 
 
 @pytest.fixture
