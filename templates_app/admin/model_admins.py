@@ -17,8 +17,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from . import admin_pages
-from .models import ApiKey, Invocation, LabelMove, Template, Version
+from ..models import ApiKey, Invocation, LabelMove, Template, Version
+from . import editor, pages
 
 
 class ReadOnlyMixin:
@@ -54,12 +54,10 @@ class TemplateAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         # Versions, labels, "try it" and charts are shown below the form (change_form.html).
         if change and obj is not None:
-            context.update(admin_pages.template_page_context(request, obj))
+            context.update(pages.template_page_context(request, obj))
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_urls(self) -> list[Any]:
-        from . import admin_editor, admin_pages
-
         def page(view: Any) -> Any:
             def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
                 return view(request, *args, admin_site=self.admin_site, **kwargs)
@@ -69,17 +67,17 @@ class TemplateAdmin(admin.ModelAdmin):
         return [
             path(
                 "<path:object_id>/editor/",
-                page(admin_editor.editor_view),
+                page(editor.editor_view),
                 name="templates_app_template_editor",
             ),
             path(
                 "<path:object_id>/diff/",
-                page(admin_pages.diff_view),
+                page(pages.diff_view),
                 name="templates_app_template_diff",
             ),
             path(
                 "<path:object_id>/labels/<str:label>/move/",
-                page(admin_pages.label_move_view),
+                page(pages.label_move_view),
                 name="templates_app_template_label_move",
             ),
             *super().get_urls(),
@@ -317,11 +315,11 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="cost", ordering="cost_usd")
     def cost(self, invocation: Invocation) -> str:
-        return admin_pages.format_usd(invocation.cost_usd)
+        return pages.format_usd(invocation.cost_usd)
 
     @admin.display(description="saved", ordering="saved_usd")
     def saved(self, invocation: Invocation) -> str:
-        return admin_pages.format_usd(invocation.saved_usd)
+        return pages.format_usd(invocation.saved_usd)
 
     @admin.display(description="miss")
     def miss_reason(self, invocation: Invocation) -> str:
@@ -342,7 +340,7 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
             ("saved", invocation.saved_usd),
         ]
         rows = [(name, _tokens(value)) for name, value in usage]
-        rows += [(name, admin_pages.format_usd(value)) for name, value in money]
+        rows += [(name, pages.format_usd(value)) for name, value in money]
         return format_html(
             '<table class="cachet-kv">{}</table>',
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),

@@ -27,10 +27,11 @@ from django.utils.safestring import mark_safe
 from gateway.catalog import Prices, get_profile, known_models
 from gateway.errors import GatewayError
 
-from . import charts, selectors, services
-from .engine.diffing import diff_bodies
-from .engine.errors import CachetError
-from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, Template, Version
+from .. import selectors, services
+from ..engine.diffing import diff_bodies
+from ..engine.errors import CachetError
+from ..models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, Template, Version
+from . import charts
 
 REWRITE_WINDOW = timedelta(hours=24)
 CHART_DAYS = 30

@@ -7,7 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 
-from templates_app.charts import (
+from templates_app.admin.charts import (
     HEIGHT,
     Series,
     bar_chart,

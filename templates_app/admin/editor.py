@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from gateway.catalog import all_profiles
 
-from .models import Template, Version
+from ..models import Template, Version
 
 EDITOR_TEMPLATE = "admin/templates_app/template/editor.html"
 STARTER_MODEL = "sim/claude-sonnet-4-5"
