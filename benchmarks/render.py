@@ -13,7 +13,6 @@ process, interleaved, so the ratio is measured side by side.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -95,7 +94,7 @@ def bare_path(document: str) -> Callable[[int], bytes]:
             "messages": [{"role": "user", "content": user.render(values)}],
             "temperature": 0,
         }
-        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        return dumps(payload)
 
     return run
 

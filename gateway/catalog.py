@@ -16,10 +16,11 @@ from decimal import Decimal
 
 from gateway.errors import UnknownModelError
 from gateway.registry import provider_of
+from gateway.types import DEFAULT_TTL, TTLS
 
 CACHEABLE_FIELDS = frozenset({"tools", "system", "messages"})
-BOTH_TTLS = ("5m", "1h")
-FIVE_MINUTES = ("5m",)
+BOTH_TTLS = TTLS
+FIVE_MINUTES = (DEFAULT_TTL,)
 
 _ARN = re.compile(
     r"arn:aws[\w-]*:bedrock:[\w-]*:\d*:(?:inference-profile|foundation-model)/(?P<id>[^/]+)"

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-import json
 import re
 import threading
 import time
@@ -33,14 +32,14 @@ from gateway.base import Wire
 from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import BadRequestError
 from gateway.tokens import estimate_tokens
-from gateway.types import ChatRequest, Result, StreamEvent, Usage
+from gateway.types import TTL_SECONDS, TTLS, ChatRequest, Result, StreamEvent, Usage, effective_ttl
+from gateway.wire import compact_json
 
 T = TypeVar("T")
 
 to_sim = to_anthropic
 
 LOOKBACK_BLOCKS = 20
-TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 IMAGE_TOKENS = 1500
 KEY_PREFIX = "cachet:sim:"
 SNIPPET_CHARS = 200
@@ -107,10 +106,6 @@ class _Plan:
     written: Mapping[str, int]  # tokens written per TTL
 
 
-def _canonical(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
 def _as_blocks(content: Any) -> list[dict[str, Any]]:
     """A plain-string content as the one text block Anthropic treats it as."""
     return [{"type": "text", "text": content}] if isinstance(content, str) else list(content)
@@ -131,7 +126,7 @@ def _flatten(wire: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any
 
 def _block_tokens(section: str, content: Mapping[str, Any]) -> int:
     if section == "tools":
-        schema = _canonical(content.get("input_schema", {}))
+        schema = compact_json(content.get("input_schema", {}))
         return estimate_tokens(
             f"{content.get('name', '')}\n{content.get('description', '')}\n{schema}"
         )
@@ -139,7 +134,7 @@ def _block_tokens(section: str, content: Mapping[str, Any]) -> int:
         return estimate_tokens(content.get("text", ""))
     if content.get("type") == "image":
         return IMAGE_TOKENS
-    return estimate_tokens(_canonical(content))
+    return estimate_tokens(compact_json(content))
 
 
 def _blocks(wire: Mapping[str, Any], model: str) -> list[_Block]:
@@ -148,9 +143,9 @@ def _blocks(wire: Mapping[str, Any], model: str) -> list[_Block]:
     blocks = []
     for where, block in _flatten(wire):
         content = {key: value for key, value in block.items() if key != "cache_control"}
-        digest.update(_canonical([*where, content]).encode() + b"\n")
+        digest.update(compact_json([*where, content]).encode() + b"\n")
         marker = block.get("cache_control")
-        ttl = (marker.get("ttl") or "5m") if isinstance(marker, Mapping) else None
+        ttl = effective_ttl(marker.get("ttl")) if isinstance(marker, Mapping) else None
         key = KEY_PREFIX + digest.copy().hexdigest()
         blocks.append(_Block(where[0], _block_tokens(where[0], content), key, ttl))
     return blocks
@@ -169,7 +164,7 @@ def _breakpoints(blocks: list[_Block], profile: ModelProfile) -> list[int]:
     for ttl in ttls:
         if ttl not in profile.ttls:
             raise BadRequestError("sim", 400, f"cache_control ttl {ttl!r} is not supported")
-    if "5m" in ttls and "1h" in ttls[ttls.index("5m") :]:
+    if any(TTLS.index(a) < TTLS.index(b) for a, b in zip(ttls, ttls[1:], strict=False)):
         message = "a ttl='1h' cache_control block may not come after a ttl='5m' one"
         raise BadRequestError("sim", 400, message)
     return marked
@@ -187,11 +182,11 @@ def _plan(
         for i in breakpoints
         if i > read_at and prefix[i] >= profile.min_tokens and (cap is None or prefix[i] <= cap)
     )
-    written = {"5m": 0, "1h": 0}
+    written = dict.fromkeys(TTLS, 0)
     start = read
     for index in writes:
         # Tokens since the previous entry belong to the segment this breakpoint closes.
-        written[blocks[index].ttl or "5m"] += prefix[index] - start
+        written[effective_ttl(blocks[index].ttl)] += prefix[index] - start
         start = prefix[index]
     return _Plan(tuple(prefix), read, writes, written)
 
@@ -323,14 +318,14 @@ class SimClient:
                     best, entry = index, found
                     break
         if entry is not None:
-            self._store.set(blocks[best].key, entry, TTL_SECONDS.get(entry.get("ttl"), 300.0))
+            self._store.set(blocks[best].key, entry, TTL_SECONDS[effective_ttl(entry.get("ttl"))])
         return best
 
     def _write(self, blocks: list[_Block], plan: _Plan, started: float) -> None:
         # TTLs count from the start of the request (§1.5).
         elapsed = max(self._clock() - started, 0.0)
         for index in plan.writes:
-            ttl = blocks[index].ttl or "5m"
+            ttl = effective_ttl(blocks[index].ttl)
             entry = {"tokens": plan.prefix[index], "ttl": ttl}
             self._store.set(blocks[index].key, entry, TTL_SECONDS[ttl] - elapsed)
 

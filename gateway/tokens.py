@@ -8,10 +8,10 @@ over). The figure is labelled with ``ESTIMATE_METHOD`` wherever it is shown.
 
 from __future__ import annotations
 
-import json
 import math
 
 from .types import ChatRequest
+from .wire import compact_json
 
 ESTIMATE_METHOD = (
     "offline estimate: 1 token per 4 ASCII characters + 1 per other character; images not counted"
@@ -40,7 +40,7 @@ def block_tokens(request: ChatRequest) -> list[int]:
     """
     counts = []
     for tool in request.tools:
-        schema = json.dumps(tool.parameters, ensure_ascii=False, separators=(",", ":"))
+        schema = compact_json(tool.parameters)
         counts.append(estimate_tokens(tool.name + "\n" + tool.description + "\n" + schema))
     for message in request.messages:
         calls = "".join(call.name + call.arguments for call in message.tool_calls)

@@ -13,7 +13,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-TTLS = ("5m", "1h")
+TTLS = ("5m", "1h")  # every TTL a checkpoint may ask for, shortest first
+DEFAULT_TTL = "5m"  # what a provider applies to a marker without one
+TTL_SECONDS = {"5m": 300, "1h": 3600}
+
+
+def effective_ttl(ttl: str | None) -> str:
+    """The TTL a provider applies to a marker whose ``ttl`` is ``ttl`` (None: the default)."""
+    return ttl or DEFAULT_TTL
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +39,7 @@ class CacheControl:
     @property
     def effective_ttl(self) -> str:
         """The TTL the provider applies: the default is five minutes."""
-        return self.ttl or "5m"
+        return effective_ttl(self.ttl)
 
 
 @dataclass(frozen=True, slots=True)

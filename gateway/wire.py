@@ -1,4 +1,4 @@
-"""Helpers shared by the provider translations: the one wire JSON serialization,
+"""Helpers shared by the provider translations: the one JSON serialization (``compact_json``),
 data URLs and tool-call arguments."""
 
 from __future__ import annotations
@@ -15,11 +15,20 @@ DEFAULT_MAX_TOKENS = 1024
 _DATA_URL = re.compile(r"data:(?P<media_type>[\w.+-]+/[\w.+-]+);base64,(?P<data>.*)", re.DOTALL)
 
 
+def compact_json(value: Any) -> str:
+    """The one JSON text of Cachet: compact, key order kept, non-ASCII as is, no NaN.
+
+    Byte stability rests on it: stored bodies, ``content_hash``, fingerprints, the
+    simulator's cache keys and every wire body are this text. Keys are never sorted:
+    tool schemas keep their authored order, so the prefix bytes a provider hashes are
+    the bytes the author wrote. Raises ``ValueError`` for NaN or infinity.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(payload: Any) -> bytes:
-    """Serialize ``payload`` as sent on the wire: compact UTF-8, insertion key order kept."""
-    # Keys are never sorted: tool schemas keep their authored order so the prefix bytes
-    # the provider hashes are the bytes the author wrote.
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    """``payload`` as sent on the wire: ``compact_json`` in UTF-8."""
+    return compact_json(payload).encode()
 
 
 def plain(value: Any) -> Any:

@@ -20,7 +20,14 @@ from gateway.types import (
     ToolCall,
     Usage,
 )
-from gateway.wire import DEFAULT_MAX_TOKENS, image_url, parse_data_url, plain, tool_input
+from gateway.wire import (
+    DEFAULT_MAX_TOKENS,
+    compact_json,
+    image_url,
+    parse_data_url,
+    plain,
+    tool_input,
+)
 
 PROVIDER = "anthropic"
 
@@ -185,8 +192,12 @@ def from_anthropic(body: Any, *, request_id: str | None = None, status: int | No
         if kind == "text":
             texts.append(_get(block, "text", str, status, required=True))
         elif kind == "tool_use":
-            arguments = _get(block, "input", dict, status, required=True)
-            arguments = json.dumps(arguments, ensure_ascii=False, separators=(",", ":"))
+            try:
+                arguments = compact_json(_get(block, "input", dict, status, required=True))
+            except ValueError:  # NaN or infinity, which JSON has no spelling for
+                raise malformed(
+                    status, "a tool_use input holds a number JSON cannot carry"
+                ) from None
             name = _get(block, "name", str, status, required=True)
             calls.append(ToolCall(_get(block, "id", str, status, required=True), name, arguments))
         elif kind is None:

@@ -11,7 +11,6 @@ closes. Per-model limits (Nova: no tool checkpoints) are lint's job, not transla
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,7 +27,14 @@ from gateway.types import (
     ToolCall,
     Usage,
 )
-from gateway.wire import DEFAULT_MAX_TOKENS, image_url, parse_data_url, plain, tool_input
+from gateway.wire import (
+    DEFAULT_MAX_TOKENS,
+    compact_json,
+    image_url,
+    parse_data_url,
+    plain,
+    tool_input,
+)
 
 NAME = "bedrock"
 
@@ -211,7 +217,10 @@ def from_converse(body: Mapping[str, Any]) -> Result:
             texts.append(_field(block, "text", str))
         elif isinstance(block, Mapping) and "toolUse" in block:
             use = _field(block, "toolUse", Mapping)
-            arguments = json.dumps(_field(use, "input"), ensure_ascii=False, separators=(",", ":"))
+            try:
+                arguments = compact_json(_field(use, "input"))
+            except ValueError:  # NaN or infinity, which JSON has no spelling for
+                raise _malformed("a toolUse input holds a number JSON cannot carry") from None
             calls.append(
                 ToolCall(_field(use, "toolUseId", str), _field(use, "name", str), arguments)
             )

@@ -17,6 +17,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
+from gateway.types import effective_ttl
+
 from ..models import ApiKey, Invocation, LabelMove, Template, Version
 from . import editor, pages
 
@@ -368,7 +370,7 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
             (
                 c.get("ordinal"),
                 c.get("path"),
-                c.get("ttl") or "5m",
+                effective_ttl(c.get("ttl")),
                 _tokens(c.get("tokens")),
                 _tokens(c.get("min_tokens")),
                 c.get("status"),

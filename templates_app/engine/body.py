@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.types import CacheControl, ChatRequest, Message, Part, Tool, ToolCall
+from gateway.types import TTLS, CacheControl, ChatRequest, Message, Part, Tool, ToolCall
 
 from .canonical import normalize_newlines, string_problem
 from .errors import BodyError
@@ -169,8 +169,8 @@ def _parse_marker(raw: Any, path: str, check: Checker) -> CacheControl | None:
     if raw.get("type") != "ephemeral":
         check.fail(f"{path}.type", 'must be "ephemeral"')
     ttl = raw.get("ttl")
-    if ttl is not None and ttl not in ("5m", "1h"):
-        check.fail(f"{path}.ttl", 'must be "5m" or "1h"')
+    if ttl is not None and ttl not in TTLS:
+        check.fail(f"{path}.ttl", f"must be {' or '.join(json.dumps(t) for t in TTLS)}")
         return None
     return CacheControl(ttl)
 

@@ -9,19 +9,14 @@ policy, so the same body always gives the same bytes and the same
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from gateway.types import ChatRequest, Message, Part, Tool
+from gateway.wire import compact_json
 
 SURROGATE_RE = re.compile("[\ud800-\udfff]")
-
-
-def canonical_json(value: Any) -> str:
-    """Serialize ``value`` in authored key order, compact, non-ASCII kept as is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def content_hash(text: str) -> str:
@@ -88,12 +83,12 @@ def _part_value(part: Part) -> dict[str, Any]:
 def iter_block_texts(request: ChatRequest) -> Iterator[tuple[str, str]]:
     """Yield ``(path, canonical text)`` of every block in prefix order tools → system → messages."""
     for index, tool in enumerate(request.tools):
-        yield f"tools[{index}]", canonical_json(_tool_block(tool))
+        yield f"tools[{index}]", compact_json(_tool_block(tool))
     for index, message in enumerate(request.messages):
         header = _message_header(index, message)
         if not isinstance(message.content, tuple):
             block = _marker({**header, "content": message.content}, message.cache_control)
-            yield f"messages[{index}].content", canonical_json(block)
+            yield f"messages[{index}].content", compact_json(block)
             continue
         for part_index, part in enumerate(message.content):
             # The message header rides on its first block, so a checkpoint anywhere in
@@ -102,7 +97,7 @@ def iter_block_texts(request: ChatRequest) -> Iterator[tuple[str, str]]:
             block["part"] = _part_value(part)
             yield (
                 f"messages[{index}].content[{part_index}]",
-                canonical_json(_marker(block, part.cache_control)),
+                compact_json(_marker(block, part.cache_control)),
             )
 
 
@@ -110,14 +105,14 @@ def block_text(request: ChatRequest, path: str) -> str | None:
     """The readable text of the block at ``path``: its text, or a tool's JSON; None if absent."""
     for index, tool in enumerate(request.tools):
         if path == f"tools[{index}]":
-            return canonical_json(_tool_block(tool))
+            return compact_json(_tool_block(tool))
     for index, message in enumerate(request.messages):
         if path == f"messages[{index}].content" and not isinstance(message.content, tuple):
             return message.content or ""
         if isinstance(message.content, tuple):
             for part_index, part in enumerate(message.content):
                 if path == f"messages[{index}].content[{part_index}]":
-                    return part.text if part.text is not None else canonical_json(_part_value(part))
+                    return part.text if part.text is not None else compact_json(_part_value(part))
     return None
 
 
@@ -128,7 +123,7 @@ def fingerprints(request: ChatRequest, checkpoint_paths: list[str]) -> dict[str,
     one canonical JSON text per line. Equal prefixes give equal fingerprints.
     """
     wanted = set(checkpoint_paths)
-    hasher = hashlib.sha256(canonical_json({"model": request.model}).encode("utf-8") + b"\n")
+    hasher = hashlib.sha256(compact_json({"model": request.model}).encode("utf-8") + b"\n")
     result: dict[str, str] = {}
     for path, text in iter_block_texts(request):
         if len(result) == len(wanted):

@@ -19,7 +19,7 @@ from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import GatewayError
 from gateway.registry import translate
 from gateway.tokens import ESTIMATE_METHOD
-from gateway.types import ChatRequest, prefix_request
+from gateway.types import TTLS, ChatRequest, effective_ttl, prefix_request
 
 from .errors import CachetError
 from .rendering import (
@@ -160,7 +160,7 @@ def _checkpoint_rules(compiled: CompiledBody, profile: ModelProfile) -> Iterator
             f"{len(checkpoints)} checkpoints, but {profile.model} allows at most "
             f"{profile.max_checkpoints}",
         )
-    seen_5m = None
+    shortest = None  # the first checkpoint with the shortest TTL so far
     for checkpoint in checkpoints:
         if checkpoint.section not in profile.cacheable_fields:
             yield _issue(
@@ -169,7 +169,7 @@ def _checkpoint_rules(compiled: CompiledBody, profile: ModelProfile) -> Iterator
                 f"{profile.model} cannot cache {checkpoint.section}; it caches "
                 f"{', '.join(sorted(profile.cacheable_fields))} only",
             )
-        ttl = checkpoint.ttl or "5m"
+        ttl = effective_ttl(checkpoint.ttl)
         if checkpoint.ttl is not None and checkpoint.ttl not in profile.ttls:
             yield _issue(
                 "ttl_not_supported",
@@ -177,15 +177,16 @@ def _checkpoint_rules(compiled: CompiledBody, profile: ModelProfile) -> Iterator
                 f"{profile.model} does not offer a {checkpoint.ttl} cache TTL "
                 f"(it offers {', '.join(profile.ttls)})",
             )
-        if ttl == "5m":
-            seen_5m = seen_5m or checkpoint
-        elif seen_5m is not None and profile.provider != "openai":
+        before = effective_ttl(shortest.ttl) if shortest is not None else ttl
+        if TTLS.index(ttl) > TTLS.index(before) and profile.provider != "openai":
             yield _issue(
                 "ttl_order",
                 checkpoint.path,
-                f"a 1h checkpoint after a 5m one ({seen_5m.path}): every 1h entry "
-                "must come before every 5m entry",
+                f"a {ttl} checkpoint after a {before} one ({shortest.path}): every {ttl} "
+                f"entry must come before every {before} entry",
             )
+        elif shortest is None or TTLS.index(ttl) < TTLS.index(before):
+            shortest = checkpoint
 
 
 def _first_line(ast: nodes.Template, name: str) -> int | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-TTL_SECONDS = {"5m": 300, "1h": 3600}
+from gateway.types import TTL_SECONDS, effective_ttl
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def explain(
             return _new_prefix(call, checkpoint, history, first_difference)
         # History is newest first: the first call holding the prefix is its last use.
         elapsed = (call.created_at - prior.created_at).total_seconds()
-        ttl = checkpoint.get("ttl") or "5m"
+        ttl = effective_ttl(checkpoint.get("ttl"))
         if elapsed > TTL_SECONDS[ttl]:
             return {
                 "reason": "ttl_expired",

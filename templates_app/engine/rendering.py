@@ -21,10 +21,10 @@ from jinja2.sandbox import SecurityError
 from gateway.catalog import ModelProfile, get_profile
 from gateway.tokens import ESTIMATE_METHOD, block_tokens
 from gateway.types import ChatRequest
-from gateway.wire import image_url, parse_data_url
+from gateway.wire import compact_json, image_url, parse_data_url
 
 from .body import Body, parse_body, to_request
-from .canonical import canonical_json, content_hash, fingerprints, sort_keys_deep, text_problem
+from .canonical import content_hash, fingerprints, sort_keys_deep, text_problem
 from .deadline import DeadlineExceeded, call_with_deadline
 from .errors import RenderError, RenderLimitError, VariableError
 from .sandbox import ENV, GLOBAL_NAMES
@@ -99,7 +99,7 @@ def path_keys(path: str) -> tuple[str | int, ...]:
 
 def body_text(data: dict[str, Any]) -> str:
     """The canonical text a body is stored as."""
-    return canonical_json(data)
+    return compact_json(data)
 
 
 def compile_body(raw: Any) -> CompiledBody:

@@ -10,7 +10,6 @@ read nothing, why.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
@@ -20,6 +19,7 @@ from django.utils import timezone
 
 from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
 from gateway.types import Result
+from gateway.wire import compact_json
 
 from ..engine.errors import CachetError
 from ..models import ApiKey, Invocation
@@ -142,7 +142,7 @@ async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation,
 
 def sse(event: str, payload: dict[str, Any]) -> bytes:
     """One server-sent event."""
-    data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    data = compact_json(payload)
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 

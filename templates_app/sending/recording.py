@@ -13,8 +13,9 @@ from django.conf import settings
 from gateway.cost import cost
 from gateway.errors import GatewayError
 from gateway.types import ChatRequest, Result, Usage
+from gateway.wire import compact_json
 
-from ..engine.canonical import block_text, canonical_json, iter_block_texts
+from ..engine.canonical import block_text, iter_block_texts
 from ..engine.misses import Call, explain, needs_explaining
 from ..engine.rendering import render
 from ..models import ApiKey, Invocation
@@ -191,7 +192,7 @@ def invocation_build(
         checkpoints=checkpoints,
         block_hashes=_block_hashes(request, prefix_end),
         prefix_variable_hashes={
-            name: _digest(canonical_json(render_result.variables[name]))
+            name: _digest(compact_json(render_result.variables[name]))
             for name in render_result.prefix_variables
             if name in render_result.variables
         },

@@ -182,6 +182,15 @@ def test_tool_use_response_becomes_tool_calls(anthropic, server):
     assert result.stop_reason == "tool_use"
 
 
+def test_a_tool_input_holding_nan_is_a_malformed_answer_not_a_crash(anthropic, server):
+    body = fake.load("response_tool_use.json")
+    body["content"][1]["input"] = {"temperature": float("nan")}  # sent as the literal NaN
+    server.script(fake.reply(body))
+
+    with pytest.raises(MalformedResponseError, match="tool_use input"):
+        anthropic.send()
+
+
 # Sending: retries
 
 

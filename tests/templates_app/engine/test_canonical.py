@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from gateway.types import ChatRequest, Message, Part
+from gateway.wire import compact_json
 from templates_app.engine.canonical import (
-    canonical_json,
     fingerprints,
     normalize_newlines,
     sort_keys_deep,
@@ -12,8 +12,8 @@ from templates_app.engine.canonical import (
 )
 
 
-def test_canonical_json_keeps_key_order_and_non_ascii():
-    assert canonical_json({"b": 1, "a": "é\u2028"}) == '{"b":1,"a":"é\u2028"}'
+def test_compact_json_keeps_key_order_and_non_ascii():
+    assert compact_json({"b": 1, "a": "é\u2028"}) == '{"b":1,"a":"é\u2028"}'
 
 
 def test_newlines_are_normalised_in_strings_and_keys_at_any_depth():
