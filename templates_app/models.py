@@ -14,15 +14,14 @@ from django.core.validators import RegexValidator
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from .engine.labels import LABEL_MAX_LENGTH, LABEL_PATTERN, LABEL_RULE
+
 SLUG_VALIDATOR = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z",
     "lowercase letters, digits and single dashes, e.g. support-triage",
 )
-LABEL_VALIDATOR = RegexValidator(
-    r"^[a-z0-9]+(?:[-_][a-z0-9]+)*\Z", "lowercase letters, digits, - and _, e.g. production"
-)
+LABEL_VALIDATOR = RegexValidator(LABEL_PATTERN, LABEL_RULE)
 KEY_PREFIX = "cachet_"
-LABEL_MAX_LENGTH = 64
 
 
 def qn(name: str) -> str:

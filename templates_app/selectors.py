@@ -9,13 +9,10 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .engine.errors import CachetError, NotFoundError
+from .engine.errors import NotFoundError
+from .engine.labels import resolve_version
 from .engine.rendering import CompiledBody, compiled_for
 from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
-
-DEFAULT_LABEL = "production"
-LATEST = "latest"
-
 
 # Version fields a send does not read: the compiled body is cached per content hash.
 HEAVY_VERSION_FIELDS = ("body", "lint")
@@ -57,40 +54,32 @@ def version_get(*, template: Template, number: int, light: bool = False) -> Vers
     return version
 
 
-def version_latest(*, template: Template, light: bool = False) -> Version:
-    versions = template.versions.defer(*HEAVY_VERSION_FIELDS) if light else template.versions
-    version = versions.order_by("-number").first()
-    if version is None:
-        raise NotFoundError(f"template '{template.slug}' has no versions yet")
-    return version
-
-
 def version_resolve(
     *, template: Template, version: int | None = None, label: str | None = None
 ) -> tuple[Version, str | None]:
-    """The version a call means, and the label it came through.
+    """The version a call means, and the label it came through (``engine.labels``' rule).
 
-    ``version`` and ``label`` are exclusive; with neither, ``production`` if that
-    label exists, else the latest version.
+    The body and lint report are left unloaded: the compiled body is cached per content hash.
     """
-    if version is not None and label is not None:
-        raise CachetError("give either 'version' or 'label', not both")
-    if version is not None:
-        return version_get(template=template, number=version, light=True), None
-    if label == LATEST:
-        return version_latest(template=template, light=True), LATEST
-    labels = template.labels.select_related("version").defer(
-        *(f"version__{name}" for name in HEAVY_VERSION_FIELDS)
+    light = template.versions.defer(*HEAVY_VERSION_FIELDS)
+
+    def by_label(name: str) -> Version | None:
+        found = (
+            template.labels.select_related("version")
+            .defer(*(f"version__{field}" for field in HEAVY_VERSION_FIELDS))
+            .filter(name=name)
+            .first()
+        )
+        return found.version if found is not None else None
+
+    return resolve_version(
+        slug=template.slug,
+        version=version,
+        label=label,
+        by_number=lambda number: light.filter(number=number).first(),
+        by_label=by_label,
+        latest=lambda: light.order_by("-number").first(),
     )
-    if label is not None:
-        found = labels.filter(name=label).first()
-        if found is None:
-            raise NotFoundError(f"template '{template.slug}' has no label '{label}'")
-        return found.version, label
-    default = labels.filter(name=DEFAULT_LABEL).first()
-    if default is not None:
-        return default.version, DEFAULT_LABEL
-    return version_latest(template=template, light=True), LATEST
 
 
 def version_compiled(*, version: Version) -> CompiledBody:

@@ -19,10 +19,11 @@ from gateway.types import ChatRequest, Message, iter_blocks
 
 from .engine.canonical import block_text
 from .engine.errors import CachetError, ConflictError, LintError, PermissionDeniedError
+from .engine.labels import label_name_problem
 from .engine.lint import lint
 from .engine.rendering import CompiledBody, RenderResult, body_text, compile_body, render
-from .models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, LabelMove, Template, Version
-from .selectors import LATEST, version_compiled, version_get, version_resolve
+from .models import Label, LabelMove, Template, Version
+from .selectors import version_compiled, version_get, version_resolve
 
 
 @transaction.atomic
@@ -164,13 +165,9 @@ def label_move(
             f"'{label}' is a protected label: moving it needs the "
             "'Can move protected labels' permission"
         )
-    if label == LATEST:
-        raise CachetError("'latest' always means the newest version and cannot be moved")
-    if len(label) > LABEL_MAX_LENGTH or not LABEL_VALIDATOR.regex.match(label):
-        raise CachetError(
-            f"'{label[:80]}' is not a valid label name: up to {LABEL_MAX_LENGTH} "
-            f"{LABEL_VALIDATOR.message}"
-        )
+    problem = label_name_problem(label)
+    if problem is not None:
+        raise CachetError(problem)
     target = version_get(template=template, number=version)
     # Lock the template row: it serializes moves of a label that does not exist yet too.
     Template.objects.select_for_update().filter(pk=template.pk).first()

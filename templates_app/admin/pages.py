@@ -30,7 +30,8 @@ from gateway.errors import GatewayError
 from .. import selectors, services
 from ..engine.diffing import diff_bodies
 from ..engine.errors import CachetError
-from ..models import LABEL_MAX_LENGTH, LABEL_VALIDATOR, Label, Template, Version
+from ..engine.labels import LATEST, label_name_problem, resolve_version
+from ..models import Label, Template, Version
 from . import charts
 
 REWRITE_WINDOW = timedelta(hours=24)
@@ -124,7 +125,15 @@ def _try_it(template: Template, versions: list[Version], labels: list[Label]) ->
     targets.append(target("label:latest", f"latest (v{versions[0].number})", versions[0]))
     targets += [target(f"version:{v.number}", f"version {v.number}", v) for v in versions]
     by_value = {t["value"]: t for t in targets}
-    default = by_value.get(f"label:{selectors.DEFAULT_LABEL}") or by_value["label:latest"]
+    # The target a call naming neither version nor label goes to, by the one rule.
+    default, _ = resolve_version(
+        slug=template.slug,
+        version=None,
+        label=None,
+        by_number=lambda number: by_value.get(f"version:{number}"),
+        by_label=lambda name: by_value.get(f"label:{name}"),
+        latest=lambda: by_value[f"label:{LATEST}"],
+    )
     samples = template.sample_variables or {}
     prefill = {k: v for k, v in samples.items() if k in default["vars"]} or samples
     version_models = sorted({t["model"] for t in targets if t["model"]})
@@ -342,9 +351,9 @@ def label_move_view(
     if label == NEW_LABEL:
         label = request.GET.get("label", "").strip()
         query = urlencode({"version": request.GET.get("version", "")})
-        if _label_error(label) is None:
+        if label_name_problem(label) is None:
             return HttpResponseRedirect(f"{_move_url(template, label)}?{query}")
-    problem = _label_error(label)
+    problem = label_name_problem(label)
     if problem is not None:
         messages.error(request, problem)
         return back
@@ -386,17 +395,6 @@ def label_move_view(
             "allowed": allowed,
         },
     )
-
-
-def _label_error(name: str) -> str | None:
-    if name == selectors.LATEST:
-        return "'latest' always means the newest version and cannot be moved"
-    if len(name) > LABEL_MAX_LENGTH or not LABEL_VALIDATOR.regex.match(name):
-        return (
-            f"'{name[:80]}' is not a valid label name: up to {LABEL_MAX_LENGTH} "
-            f"{LABEL_VALIDATOR.message}"
-        )
-    return None
 
 
 def _move(

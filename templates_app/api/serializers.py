@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from ..engine.canonical import text_problem
+from ..engine.labels import LABEL_MAX_LENGTH
 from ..models import (
     LABEL_VALIDATOR,
     SLUG_VALIDATOR,
@@ -146,7 +147,9 @@ class LabelOutputSerializer(serializers.ModelSerializer):
 class RenderInputSerializer(serializers.Serializer):
     variables = JSONObjectField(required=False, default=dict)
     version = serializers.IntegerField(required=False, min_value=1)
-    label = StrictCharField(required=False, max_length=64, validators=[LABEL_VALIDATOR])
+    label = StrictCharField(
+        required=False, max_length=LABEL_MAX_LENGTH, validators=[LABEL_VALIDATOR]
+    )
     model = StrictCharField(required=False, max_length=300)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,8 @@ latest version), and compiling them costs more than running them. A send asks on
 one statement returns the template's id and every candidate version id, and versions,
 being immutable, come from a per-process cache, loaded without their body (the compiled
 body is cached per content hash). Labels are read on every send, so a label move takes
-effect at once. Answers and errors are those of ``version_resolve``.
+effect at once. The rule that picks among the candidates is ``engine.labels.resolve_version``,
+which ``version_resolve`` applies too: answers and errors are the same.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from django.db import connection
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from ..engine.errors import CachetError, NotFoundError
+from ..engine.errors import NotFoundError
+from ..engine.labels import label_to_look_up, resolve_version
 from ..models import Label, Template, Version
-from ..selectors import DEFAULT_LABEL, HEAVY_VERSION_FIELDS, LATEST
+from ..selectors import HEAVY_VERSION_FIELDS
 
 _SQL = """
 SELECT t.id,
@@ -72,27 +74,20 @@ def send_target(
     *, slug: str, version: int | None = None, label: str | None = None
 ) -> tuple[Template, Version, str | None]:
     """The template (id and slug only), the version and the label a send goes through."""
-    wanted_label = None if label == LATEST else (DEFAULT_LABEL if label is None else label)
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), [wanted_label, version, slug])
+        cursor.execute(_statement(), [label_to_look_up(label), version, slug])
         row = cursor.fetchone()
     if row is None:
         raise NotFoundError(f"template '{slug}' not found")
-    if version is not None and label is not None:
-        raise CachetError("give either 'version' or 'label', not both")
     template_id, by_label, by_number, latest = row
     template = Template(id=template_id, slug=slug)
     template._state.adding, template._state.db = False, connection.alias
-    if version is not None:
-        if by_number is None:
-            raise NotFoundError(f"template '{slug}' has no version {version}")
-        return template, _version(by_number, template), None
-    if label is not None and label != LATEST:
-        if by_label is None:
-            raise NotFoundError(f"template '{slug}' has no label '{label}'")
-        return template, _version(by_label, template), label
-    if label is None and by_label is not None:
-        return template, _version(by_label, template), DEFAULT_LABEL
-    if latest is None:
-        raise NotFoundError(f"template '{slug}' has no versions yet")
-    return template, _version(latest, template), LATEST
+    pk, label_name = resolve_version(
+        slug=slug,
+        version=version,
+        label=label,
+        by_number=lambda _: by_number,
+        by_label=lambda _: by_label,
+        latest=lambda: latest,
+    )
+    return template, _version(pk, template), label_name
