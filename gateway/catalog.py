@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from gateway.errors import UnknownModelError
 from gateway.registry import provider_of
-from gateway.types import DEFAULT_TTL, TTLS
+from gateway.types import DEFAULT_TTL, TTLS, effective_ttl
 
 CACHEABLE_FIELDS = frozenset({"tools", "system", "messages"})
 BOTH_TTLS = TTLS
@@ -37,6 +37,10 @@ class Prices:
     cache_write_5m: Decimal
     cache_write_1h: Decimal
     cache_read: Decimal
+
+    def cache_write(self, ttl: str | None) -> Decimal:
+        """The write price for a checkpoint whose marker says ``ttl`` (None: the default)."""
+        return self.cache_write_1h if effective_ttl(ttl) == "1h" else self.cache_write_5m
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -12,18 +13,20 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from gateway.catalog import Prices, get_profile
 from gateway.errors import GatewayError
 from gateway.registry import client_class, provider_of, translate, unavailable
 from gateway.tokens import block_tokens
-from gateway.types import ChatRequest, Message, iter_blocks
+from gateway.types import ChatRequest, Message, effective_ttl, iter_blocks
 
 from .engine.canonical import block_text
+from .engine.diffing import diff_bodies, rewrite_estimate
 from .engine.errors import CachetError, ConflictError, LintError, PermissionDeniedError
 from .engine.labels import label_name_problem
 from .engine.lint import lint
 from .engine.rendering import CompiledBody, RenderResult, body_text, compile_body, render
 from .models import Label, LabelMove, Template, Version
-from .selectors import version_compiled, version_get, version_resolve
+from .selectors import template_cache_entries, version_compiled, version_get, version_resolve
 
 
 @transaction.atomic
@@ -190,6 +193,37 @@ def label_move(
     current.updated_by = moved_by
     current.save(update_fields=["version", "updated_at", "updated_by"])
     return current
+
+
+REWRITE_WINDOW = timedelta(hours=24)  # recent traffic, for the cache entries a change rewrites
+
+
+def version_diff(*, template: Template, old: Version, new: Version) -> dict[str, Any]:
+    """The diff from ``old`` to ``new``: blocks, params, variables, which checkpoints'
+    prefixes change (each with the new version's lint estimate) and the one-time cost of
+    writing them again at recent traffic (``rewrite``, USD as ``Decimal``)."""
+    before = version_compiled(version=old)
+    after = version_compiled(version=new)
+    diff = diff_bodies(before.body, after.body, new_prefix_variables=after.prefix_variables)
+    lint_checkpoints = (new.lint or {}).get("checkpoints", [])
+    by_ordinal = {c["ordinal"]: c for c in lint_checkpoints}
+    for checkpoint in diff["checkpoints"]:
+        checkpoint["lint"] = by_ordinal.get(checkpoint["ordinal"])
+        checkpoint["ttl"] = effective_ttl((checkpoint["lint"] or {}).get("ttl"))
+    model = (new.lint or {}).get("model") or after.body.model
+    try:
+        prices: Prices | None = get_profile(model).prices
+    except GatewayError:
+        prices = None
+    entries = template_cache_entries(template=template, since=timezone.now() - REWRITE_WINDOW)
+    diff["rewrite"] = rewrite_estimate(
+        impact=diff["checkpoints"],
+        lint_checkpoints=lint_checkpoints,
+        prices=prices,
+        entries=entries,
+    )
+    diff["rewrite"]["model"] = model
+    return diff
 
 
 @dataclass(frozen=True)

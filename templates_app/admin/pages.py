@@ -9,7 +9,6 @@ already checked that the user is staff.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -21,22 +20,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 
-from gateway.catalog import Prices, get_profile, known_models
-from gateway.errors import GatewayError
+from gateway.catalog import known_models
 
 from .. import selectors, services
-from ..engine.diffing import diff_bodies
 from ..engine.errors import CachetError
 from ..engine.labels import LATEST, label_name_problem, resolve_version
 from ..models import Label, Template, Version
 from . import charts
 
-REWRITE_WINDOW = timedelta(hours=24)
 CHART_DAYS = 30
-PER_MILLION = Decimal(1_000_000)
 NEW_LABEL = "-"  # URL segment of the "new label" form: never a valid label name
 DIFF_LINE_KINDS = (("+++", "meta"), ("---", "meta"), ("@@", "hunk"), ("+", "add"), ("-", "del"))
 
@@ -170,86 +164,17 @@ def _analytics(template: Template) -> dict[str, Any]:
     }
 
 
-# --- cache impact --------------------------------------------------------------------------
+# --- cache impact ---------------------------------------------------------------------------
 
 
-def cache_impact(*, template: Template, old: Version, new: Version) -> dict[str, Any]:
-    """The diff from ``old`` to ``new``: blocks, params, variables, and its cache impact."""
-    before = selectors.version_compiled(version=old)
-    after = selectors.version_compiled(version=new)
-    diff = diff_bodies(before.body, after.body, new_prefix_variables=after.prefix_variables)
-    lint_checkpoints = (new.lint or {}).get("checkpoints", [])
-    by_ordinal = {c["ordinal"]: c for c in lint_checkpoints}
-    for checkpoint in diff["checkpoints"]:
-        checkpoint["lint"] = by_ordinal.get(checkpoint["ordinal"])
-    model = (new.lint or {}).get("model") or after.body.model
-    try:
-        prices: Prices | None = get_profile(model).prices
-    except GatewayError:
-        prices = None
-    entries = selectors.template_cache_entries(
-        template=template, since=timezone.now() - REWRITE_WINDOW
-    )
-    diff["rewrite"] = rewrite_estimate(
-        impact=diff["checkpoints"],
-        lint_checkpoints=lint_checkpoints,
-        prices=prices,
-        entries=entries,
-    )
-    diff["rewrite"]["model"] = model
-    return diff
-
-
-def rewrite_estimate(
-    *,
-    impact: list[dict[str, Any]],
-    lint_checkpoints: list[dict[str, Any]],
-    prices: Prices | None,
-    entries: int,
-) -> dict[str, Any]:
-    """The one-time cost of writing the changed prefixes again (USD, ``Decimal``).
-
-    For each changed checkpoint that caches: the tokens it writes × (write price for its
-    TTL − read price) / 1e6, times the distinct cache entries in recent traffic (at least
-    1). Checkpoints are nested prefixes, so a checkpoint writes only the tokens after the
-    previous cached checkpoint; for the first one that is its whole prefix.
-    """
-    tokens = {c["ordinal"]: c for c in lint_checkpoints}
-    changed = {c["ordinal"] for c in impact if c["prefix_changed"]}
-    entries = max(entries, 1)
-    rows, previous = [], 0
-    for ordinal in sorted(tokens):
-        info = tokens[ordinal]
-        if info.get("status") != "will_cache":
-            continue
-        written, previous = info["tokens"] - previous, info["tokens"]
-        if ordinal not in changed or prices is None:
-            continue
-        ttl = info.get("ttl") or "5m"
-        write = prices.cache_write_1h if ttl == "1h" else prices.cache_write_5m
-        per_entry = Decimal(written) * (write - prices.cache_read) / PER_MILLION
-        rows.append(
-            {
-                "ordinal": ordinal,
-                "ttl": ttl,
-                "prefix_tokens": info["tokens"],
-                "tokens": written,
-                "write_price": write,
-                "read_price": prices.cache_read,
-                "per_entry_usd": per_entry,
-                "per_entry_display": format_usd(per_entry),
-            }
-        )
-    per_entry_total = sum((row["per_entry_usd"] for row in rows), Decimal(0))
-    return {
-        "rows": rows,
-        "entries": entries,
-        "priced": prices is not None,
-        "per_entry_usd": per_entry_total,
-        "per_entry_display": format_usd(per_entry_total),
-        "total_usd": per_entry_total * entries,
-        "total_display": format_usd(per_entry_total * entries),
-    }
+def with_display(impact: dict[str, Any]) -> dict[str, Any]:
+    """``services.version_diff``'s answer with its dollar figures formatted for the page."""
+    rewrite = impact["rewrite"]
+    for row in rewrite["rows"]:
+        row["per_entry_display"] = format_usd(row["per_entry_usd"])
+    rewrite["per_entry_display"] = format_usd(rewrite["per_entry_usd"])
+    rewrite["total_display"] = format_usd(rewrite["total_usd"])
+    return impact
 
 
 def diff_lines(text: str) -> list[tuple[str, str]]:
@@ -317,7 +242,7 @@ def diff_view(request: HttpRequest, object_id: str, admin_site: AdminSite) -> Ht
         new = selectors.version_get(template=template, number=b)
     except CachetError as exc:
         raise Http404(str(exc)) from None
-    impact = cache_impact(template=template, old=old, new=new)
+    impact = with_display(services.version_diff(template=template, old=old, new=new))
     for block in impact["blocks"]:
         block["lines"] = diff_lines(block["diff"])
     return _page(
@@ -378,7 +303,9 @@ def label_move_view(
     current = Label.objects.filter(template=template, name=label).select_related("version").first()
     impact = None
     if current is not None and current.version_id != target.pk:
-        impact = cache_impact(template=template, old=current.version, new=target)
+        impact = with_display(
+            services.version_diff(template=template, old=current.version, new=target)
+        )
     return _page(
         request,
         admin_site,

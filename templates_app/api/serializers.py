@@ -203,6 +203,31 @@ class RenderOutputSerializer(serializers.Serializer):
     token_method = serializers.CharField()
 
 
+class UsdField(serializers.FloatField):
+    """A dollar figure computed as ``Decimal``, answered as a JSON number."""
+
+
+class RewriteRowSerializer(serializers.Serializer):
+    ordinal = serializers.IntegerField()
+    ttl = serializers.CharField()
+    prefix_tokens = serializers.IntegerField()
+    tokens = serializers.IntegerField(help_text="tokens this checkpoint writes again")
+    write_price = UsdField(help_text="USD per million tokens written at this TTL")
+    read_price = UsdField(help_text="USD per million tokens read")
+    per_entry_usd = UsdField()
+
+
+class RewriteSerializer(serializers.Serializer):
+    model = serializers.CharField(help_text="whose prices the estimate uses")
+    priced = serializers.BooleanField(help_text="false when the catalog has no prices for it")
+    entries = serializers.IntegerField(
+        help_text="distinct cache entries in the last 24 h of traffic (at least 1)"
+    )
+    rows = RewriteRowSerializer(many=True)
+    per_entry_usd = UsdField()
+    total_usd = UsdField(help_text="one-time cost of writing the changed prefixes again")
+
+
 class DiffOutputSerializer(serializers.Serializer):
     template = serializers.CharField()
     from_version = serializers.IntegerField()
@@ -213,6 +238,7 @@ class DiffOutputSerializer(serializers.Serializer):
     variables = serializers.CharField(allow_null=True)
     checkpoints = serializers.ListField(child=serializers.DictField())
     summary = serializers.CharField()
+    rewrite = RewriteSerializer()
 
 
 class SendInputSerializer(RenderInputSerializer):

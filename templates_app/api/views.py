@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from .. import selectors, services
-from ..engine.diffing import diff_bodies
 from ..models import ApiKey
 from ..sending.dbthreads import run_db
 from ..sending.flow import SendCall, send_payload, send_prepare, template_send, template_stream
@@ -272,14 +271,13 @@ class VersionDiffApi(ApiView):
     @extend_schema(responses={200: DiffOutputSerializer, **ERRORS})
     def get(self, request: Request, slug: str, number: int, other: int) -> Response:
         template = selectors.template_get(slug=slug)
-        old = selectors.version_compiled(
-            version=selectors.version_get(template=template, number=number)
+        diff = services.version_diff(
+            template=template,
+            old=selectors.version_get(template=template, number=number),
+            new=selectors.version_get(template=template, number=other),
         )
-        new = selectors.version_compiled(
-            version=selectors.version_get(template=template, number=other)
-        )
-        diff = diff_bodies(old.body, new.body, new_prefix_variables=new.prefix_variables)
-        return Response({"template": slug, "from_version": number, "to_version": other, **diff})
+        payload = {"template": slug, "from_version": number, "to_version": other, **diff}
+        return Response(DiffOutputSerializer(payload).data)
 
 
 class LabelListApi(ApiView):

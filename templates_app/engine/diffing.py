@@ -1,4 +1,5 @@
-"""Compare two bodies: a text diff per block, and which checkpoints' cached prefixes change. Pure.
+"""Compare two bodies: a text diff per block, which checkpoints' cached prefixes change, and
+what writing them again costs. Pure.
 
 Blocks are compared in provider prefix order (tools → system → messages) by
 position, as the provider sees them: an edit invalidates the cache of the first
@@ -9,10 +10,16 @@ from __future__ import annotations
 
 import difflib
 import json
+from decimal import Decimal
 from typing import Any
+
+from gateway.catalog import Prices
+from gateway.types import effective_ttl
 
 from .body import Body, to_request
 from .canonical import iter_block_texts
+
+PER_MILLION = Decimal(1_000_000)
 
 
 def _block_texts(body: Body) -> dict[str, str]:
@@ -135,3 +142,51 @@ def _summary(checkpoints: list[dict[str, Any]]) -> str:
     else:
         head = f"checkpoints {', '.join(str(n) for n in changed)} get new prefixes"
     return f"{head}: the first calls after the switch write the cache again"
+
+
+def rewrite_estimate(
+    *,
+    impact: list[dict[str, Any]],
+    lint_checkpoints: list[dict[str, Any]],
+    prices: Prices | None,
+    entries: int,
+) -> dict[str, Any]:
+    """The one-time cost of writing the changed prefixes again (USD, ``Decimal``).
+
+    For each changed checkpoint that caches: the tokens it writes × (write price for its
+    TTL − read price) / 1e6, times the distinct cache entries in recent traffic (at least
+    1). Checkpoints are nested prefixes, so a checkpoint writes only the tokens after the
+    previous cached checkpoint; for the first one that is its whole prefix. ``impact`` is
+    ``diff_bodies``' checkpoints, ``lint_checkpoints`` the new version's lint estimates.
+    """
+    tokens = {c["ordinal"]: c for c in lint_checkpoints}
+    changed = {c["ordinal"] for c in impact if c["prefix_changed"]}
+    entries = max(entries, 1)
+    rows, previous = [], 0
+    for ordinal in sorted(tokens):
+        info = tokens[ordinal]
+        if info.get("status") != "will_cache":
+            continue
+        written, previous = info["tokens"] - previous, info["tokens"]
+        if ordinal not in changed or prices is None:
+            continue
+        write = prices.cache_write(info.get("ttl"))
+        rows.append(
+            {
+                "ordinal": ordinal,
+                "ttl": effective_ttl(info.get("ttl")),
+                "prefix_tokens": info["tokens"],
+                "tokens": written,
+                "write_price": write,
+                "read_price": prices.cache_read,
+                "per_entry_usd": Decimal(written) * (write - prices.cache_read) / PER_MILLION,
+            }
+        )
+    per_entry = sum((row["per_entry_usd"] for row in rows), Decimal(0))
+    return {
+        "rows": rows,
+        "entries": entries,
+        "priced": prices is not None,
+        "per_entry_usd": per_entry,
+        "total_usd": per_entry * entries,
+    }

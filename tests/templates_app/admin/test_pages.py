@@ -20,7 +20,8 @@ from rest_framework.test import APIClient
 
 from gateway.catalog import get_profile
 from templates_app import selectors, services
-from templates_app.admin.pages import format_usd, rewrite_estimate
+from templates_app.admin.pages import format_usd
+from templates_app.engine.diffing import rewrite_estimate
 from templates_app.engine.errors import PermissionDeniedError
 from templates_app.models import Invocation, LabelMove
 from tests.factories import make_body, make_template, make_version
@@ -514,6 +515,17 @@ def test_rewrite_cost_is_tokens_times_write_minus_read_times_recent_cache_entrie
     assert format_usd(expected) in cost.text
     assert str(tokens) in cost.text and "3 distinct cache entries" in cost.text
     assert "cache write price for its TTL − cache read price" in cost.text
+
+    # The REST diff carries the same impact and the same estimate.
+    api = root.get(f"/api/v1/templates/{template.slug}/versions/1/diff/2").json()
+    assert api["rewrite"]["entries"] == 3 and api["rewrite"]["priced"] is True
+    assert api["rewrite"]["total_usd"] == pytest.approx(float(expected))
+    assert format_usd(api["rewrite"]["total_usd"]) in cost.text
+    assert [row["tokens"] for row in api["rewrite"]["rows"]] == [tokens]
+    assert [c["prefix_changed"] for c in api["checkpoints"]] == [
+        el.attrs["data-changed"] == "true"
+        for el in page.find(id="cache-impact").find_all(class_="checkpoint-impact")
+    ]
 
 
 def test_rewrite_estimate_counts_each_changed_checkpoint_once_over_nested_prefixes():
