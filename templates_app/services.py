@@ -24,7 +24,14 @@ from .engine.diffing import diff_bodies, rewrite_estimate
 from .engine.errors import CachetError, ConflictError, LintError, PermissionDeniedError
 from .engine.labels import label_name_problem
 from .engine.lint import lint
-from .engine.rendering import CompiledBody, RenderResult, body_text, compile_body, render
+from .engine.rendering import (
+    CompiledBody,
+    Limits,
+    RenderResult,
+    body_text,
+    compile_body,
+    render,
+)
 from .models import Label, LabelMove, Template, Version
 from .selectors import template_cache_entries, version_compiled, version_get, version_resolve
 
@@ -56,6 +63,14 @@ def template_update(*, template: Template, **fields: Any) -> Template:
     return template
 
 
+def render_limits() -> Limits:
+    """The render limits of the settings (``CACHET_RENDER_TIMEOUT``, ``…_MAX_OUTPUT_CHARS``)."""
+    return Limits(
+        seconds=settings.CACHET["RENDER_TIMEOUT"],
+        max_output_chars=settings.CACHET["RENDER_MAX_OUTPUT_CHARS"],
+    )
+
+
 def version_lint(*, template: Template, body: Any, model: str | None = None) -> dict[str, Any]:
     """Lint a body (not stored) with the template's sample variables. Raises ``BodyError``.
 
@@ -69,6 +84,7 @@ def version_lint(*, template: Template, body: Any, model: str | None = None) -> 
         model=model,
         sample_variables=template.sample_variables,
         count_tokens=exact_counter(target),
+        limits=render_limits(),
     )
 
 
@@ -255,7 +271,9 @@ def version_render(
 ) -> Rendered:
     """Render a resolved version and translate it for the model's provider."""
     compiled = version_compiled(version=version)
-    result = render(compiled, variables, model=model, version=version.number)
+    result = render(
+        compiled, variables, model=model, version=version.number, limits=render_limits()
+    )
     return Rendered(version, label, result, wire_request(result.request))
 
 
@@ -278,7 +296,8 @@ def version_preview(
     whether it is cached, and each checkpoint's badge. Raises ``BodyError`` only."""
     compiled = compile_body(body)
     samples = template.sample_variables if variables is None else variables
-    report = lint(compiled, model=model, sample_variables=samples)
+    limits = render_limits()
+    report = lint(compiled, model=model, sample_variables=samples, limits=limits)
     preview: dict[str, Any] = {
         "lint": report,
         "blocks": [],
@@ -289,7 +308,7 @@ def version_preview(
         return preview
     declared = {k: v for k, v in samples.items() if k in compiled.body.variables}
     try:
-        result = render(compiled, declared, model=model)
+        result = render(compiled, declared, model=model, limits=limits)
     except (CachetError, GatewayError) as exc:
         preview["render_error"] = {"message": str(exc), "details": getattr(exc, "details", None)}
         return preview

@@ -23,7 +23,9 @@ from gateway.types import TTLS, ChatRequest, effective_ttl, prefix_request
 
 from .errors import CachetError
 from .rendering import (
+    DEFAULT_LIMITS,
     CompiledBody,
+    Limits,
     checkpoint_results,
     checkpoint_warnings,
     estimate_static,
@@ -48,8 +50,11 @@ def lint(
     model: str | None = None,
     sample_variables: dict[str, Any] | None = None,
     count_tokens: Callable[[ChatRequest], int] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> dict[str, Any]:
     """Lint ``compiled`` for ``model`` (default: the body's); returns the report as a dict.
+
+    The sample variables are rendered within ``limits``.
 
     With ``count_tokens`` (the provider's count-tokens API), checkpoints rendered from
     the sample variables are counted exactly instead of estimated.
@@ -84,7 +89,8 @@ def lint(
     else:
         errors += list(_checkpoint_rules(compiled, profile))
         if not compiled.syntax_errors:
-            _estimate(compiled, profile, sample_variables or {}, report, count_tokens)
+            samples = sample_variables or {}
+            _estimate(compiled, profile, samples, report, count_tokens, limits)
     report["ok"] = not errors
     return report
 
@@ -95,10 +101,11 @@ def _estimate(
     samples: dict[str, Any],
     report: dict[str, Any],
     count_tokens: Callable[[ChatRequest], int] | None,
+    limits: Limits,
 ) -> None:
     declared = {k: v for k, v in samples.items() if k in compiled.body.variables}
     try:
-        result = render(compiled, declared, model=profile.model)
+        result = render(compiled, declared, model=profile.model, limits=limits)
     except (CachetError, GatewayError) as exc:
         checkpoints, warnings = estimate_static(compiled, profile)
         report["estimated_with"] = f"static text only: sample variables do not render ({exc})"

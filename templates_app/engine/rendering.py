@@ -35,15 +35,19 @@ PATH_TOKEN_RE = re.compile(r"([A-Za-z_]\w*)|\[(\d+)\]")
 COMPILED_CACHE_SIZE = 256
 
 
-@dataclass
+@dataclass(frozen=True)
 class Limits:
-    """Bounds on one render: wall-clock seconds and characters of output in all fields."""
+    """Bounds on one render: wall-clock seconds and characters of output in all fields.
+
+    The caller passes them (the app builds them from its settings, ``services.render_limits``);
+    nothing here reads settings or keeps a global the app would overwrite.
+    """
 
     seconds: float = 1.0
     max_output_chars: int = 8_000_000
 
 
-LIMITS = Limits()
+DEFAULT_LIMITS = Limits()
 
 
 @dataclass(frozen=True)
@@ -201,15 +205,17 @@ def _render_field(template: Template, context: dict[str, Any], budget: list[int]
     return "".join(chunks)
 
 
-def _render_fields(compiled: CompiledBody, context: dict[str, Any], version: int | None) -> dict:
-    budget = [LIMITS.max_output_chars]
+def _render_fields(
+    compiled: CompiledBody, context: dict[str, Any], version: int | None, limits: Limits
+) -> dict:
+    budget = [limits.max_output_chars]
     rendered: dict[str, str] = {}
     for path, template in compiled.templates.items():
         try:
             rendered[path] = _render_field(template, context, budget)
         except _OutputTooLarge:
             raise RenderLimitError(
-                f"output is over the limit of {LIMITS.max_output_chars:,} characters",
+                f"output is over the limit of {limits.max_output_chars:,} characters",
                 path=path,
                 version=version,
             ) from None
@@ -260,8 +266,10 @@ def render(
     *,
     model: str | None = None,
     version: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> RenderResult:
-    """Render ``compiled`` with ``variables`` for ``model`` (default: the body's model).
+    """Render ``compiled`` with ``variables`` for ``model`` (default: the body's model),
+    within ``limits``.
 
     Raises ``VariableError``, ``RenderError``, ``RenderLimitError``, or the
     catalog's ``UnknownModelError`` / ``UnknownProviderError``.
@@ -273,11 +281,11 @@ def render(
     context = resolve_variables(compiled.body.variables, variables)
     try:
         rendered = call_with_deadline(
-            LIMITS.seconds, lambda: _render_fields(compiled, context, version)
+            limits.seconds, lambda: _render_fields(compiled, context, version, limits)
         )
     except DeadlineExceeded:
         raise RenderLimitError(
-            f"rendering took longer than the limit of {LIMITS.seconds:g} s (a loop that does "
+            f"rendering took longer than the limit of {limits.seconds:g} s (a loop that does "
             "not end, or too much work)",
             path="body",
             version=version,

@@ -20,7 +20,7 @@ from ..engine.misses import Call, explain, needs_explaining
 from ..engine.rendering import render
 from ..models import ApiKey, Invocation
 from ..selectors import version_compiled
-from ..services import Rendered
+from ..services import Rendered, render_limits
 
 HISTORY_SIZE = 200
 # What an explanation reads of earlier calls (``variables`` only for the newest match).
@@ -105,7 +105,10 @@ def _first_difference(rendered: Rendered, previous: Invocation):  # noqa: ANN202
             return None
         try:
             before = render(
-                version_compiled(version=previous.version), stored, model=previous.model
+                version_compiled(version=previous.version),
+                stored,
+                model=previous.model,
+                limits=render_limits(),
             ).request
         except Exception:  # noqa: BLE001 - an explanation must never fail a send
             return None

@@ -863,6 +863,16 @@ def test_render_of_a_template_without_versions_is_404(api, template):
     assert "no versions" in error["message"]
 
 
+def test_render_and_lint_apply_the_render_limits_of_the_settings(api, version, settings):
+    settings.CACHET = {**settings.CACHET, "RENDER_MAX_OUTPUT_CHARS": 1000}
+    long = {"document": "d" * 2000, "question": "Why?"}
+
+    error = assert_error(render(api, variables=long), 400, "render_limit")
+    assert "over the limit of 1,000 characters" in error["message"]
+    settings.CACHET = {**settings.CACHET, "RENDER_MAX_OUTPUT_CHARS": 8_000_000}
+    assert render(api, variables=long).status_code == 200
+
+
 def test_render_missing_required_variable_is_400_naming_it(api, version):
     error = assert_error(render(api, variables={"document": "D"}), 400, "invalid_variables")
 

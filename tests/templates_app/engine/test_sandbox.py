@@ -52,10 +52,14 @@ def body_with(user_text: str, values: dict[str, Any], system_text: str = "You he
     )
 
 
+# The limits render_text passes; fixtures narrow them for one test.
+IN_USE = {"limits": rendering.DEFAULT_LIMITS}
+
+
 def render_text(user_text: str, **values: Any) -> str:
     """Render ``user_text`` as the user message and return what it rendered to."""
     compiled = rendering.compile_body(body_with(user_text, values))
-    result = rendering.render(compiled, values)
+    result = rendering.render(compiled, values, limits=IN_USE["limits"])
     return result.request.messages[-1].content
 
 
@@ -115,7 +119,7 @@ def secrets(monkeypatch, tmp_path) -> Secrets:
 
 @pytest.fixture
 def fast_limits(monkeypatch) -> None:
-    monkeypatch.setattr(rendering.LIMITS, "seconds", FAST_SECONDS)
+    monkeypatch.setitem(IN_USE, "limits", rendering.Limits(seconds=FAST_SECONDS))
 
 
 # --- Injection payloads ---------------------------------------------------------------------
@@ -413,7 +417,7 @@ def test_runaway_loop_is_stopped_within_seconds(fast_limits):
 
 
 def test_runaway_loop_is_a_clear_400_with_the_default_limit():
-    assert rendering.LIMITS.seconds <= 2
+    assert rendering.DEFAULT_LIMITS.seconds <= 2
     start = time.monotonic()
 
     with pytest.raises(RenderLimitError) as info:
@@ -516,7 +520,7 @@ def test_concurrent_runaway_renders_stop_while_other_renders_finish(fast_limits)
 
 
 def test_giant_output_is_refused_with_the_limit_named():
-    limit = f"{rendering.LIMITS.max_output_chars:,}"
+    limit = f"{rendering.DEFAULT_LIMITS.max_output_chars:,}"
     start = time.monotonic()
 
     with pytest.raises(RenderLimitError, match=f"output is over the limit of {limit} characters"):
@@ -526,7 +530,7 @@ def test_giant_output_is_refused_with_the_limit_named():
 
 
 def test_output_exactly_at_the_limit_renders(monkeypatch):
-    monkeypatch.setattr(rendering.LIMITS, "max_output_chars", 1000)
+    monkeypatch.setitem(IN_USE, "limits", rendering.Limits(max_output_chars=1000))
 
     assert render_text("{{ big }}", big="b" * 1000) == "b" * 1000
     with pytest.raises(RenderLimitError, match="over the limit of 1,000 characters"):
@@ -534,13 +538,14 @@ def test_output_exactly_at_the_limit_renders(monkeypatch):
 
 
 def test_output_limit_counts_every_field_together(monkeypatch):
-    monkeypatch.setattr(rendering.LIMITS, "max_output_chars", 1000)
+    monkeypatch.setitem(IN_USE, "limits", rendering.Limits(max_output_chars=1000))
     body = body_with("{{ big }}", {"big": ""}, system_text="{{ big }}")
     compiled = rendering.compile_body(body)
 
-    assert rendering.render(compiled, {"big": "b" * 500}).request.messages[-1].content
+    limits = IN_USE["limits"]
+    assert rendering.render(compiled, {"big": "b" * 500}, limits=limits).request.messages[-1]
     with pytest.raises(RenderLimitError) as info:
-        rendering.render(compiled, {"big": "b" * 600})
+        rendering.render(compiled, {"big": "b" * 600}, limits=limits)
 
     assert info.value.details["path"] == "messages[1].content"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from gateway.anthropic.client import AnthropicClient
+from templates_app import services
 from templates_app.models import Invocation, Version
 from templates_app.sending import clients
 from tests.asgi import call_asgi
@@ -148,3 +150,34 @@ def test_lint_counts_exactly_with_the_providers_count_tokens(api, server):
     assert server.requests[0].path == "/v1/messages/count_tokens"
     assert counted["system"][1]["text"] == DOCUMENT and counted["messages"][-1]["content"] == "."
     assert "system" not in probe and probe["messages"] == [{"role": "user", "content": "."}]
+
+
+def test_lint_learns_whether_a_provider_is_configured_without_building_a_client(
+    api, server, settings, monkeypatch
+):
+    built: list[object] = []
+    closed: list[object] = []
+    original_init, original_close = AnthropicClient.__init__, AnthropicClient.aclose
+
+    def counting_init(self, *args, **kwargs):
+        built.append(self)
+        original_init(self, *args, **kwargs)
+
+    async def counting_close(self):
+        closed.append(self)
+        await original_close(self)
+
+    monkeypatch.setattr(AnthropicClient, "__init__", counting_init)
+    monkeypatch.setattr(AnthropicClient, "aclose", counting_close)
+    settings.GATEWAY = {**settings.GATEWAY, "ANTHROPIC_API_KEY": ""}
+    assert services.exact_counter(MODEL) is None  # no key: nothing to count with
+    settings.GATEWAY = {**settings.GATEWAY, "ANTHROPIC_API_KEY": SECRET}
+    counter = services.exact_counter(MODEL)
+    assert counter is not None and built == []  # asking built nothing
+
+    server.script(fake.reply({"input_tokens": 5000}), fake.reply({"input_tokens": 9}))
+    template = make_template()
+    body = {**make_version(template).body_data, "model": MODEL}
+    api.post(reverse("version-list", args=[template.slug]), {"body": body}, format="json")
+
+    assert built and closed == built  # every client a count built was closed
