@@ -19,7 +19,8 @@ from rest_framework.views import APIView
 from .. import selectors, services
 from ..models import ApiKey
 from ..sending.dbthreads import run_db
-from ..sending.flow import SendCall, send_payload, send_prepare, template_send, template_stream
+from ..sending.flow import send_payload, send_prepare, template_send, template_stream
+from ..sending.recording import SendCall
 from .auth import actor_name, key_of
 from .pagination import Pagination
 from .serializers import (

@@ -1,17 +1,21 @@
-"""Build the row of a send: usage, cost, fingerprints and, when it missed, why."""
+"""Record one send: its row (usage, cost, fingerprints and, when it missed, why), built
+once from a ``SendRecord`` whatever the outcome, and handed to the writer."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from gateway.cost import cost
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
 from gateway.types import ChatRequest, Result, Usage
 from gateway.wire import compact_json
 
@@ -21,6 +25,8 @@ from ..engine.rendering import render
 from ..models import ApiKey, Invocation
 from ..selectors import version_compiled
 from ..services import Rendered, render_limits
+from .dbthreads import run_db
+from .writer import invocation_writer
 
 HISTORY_SIZE = 200
 # What an explanation reads of earlier calls (``variables`` only for the newest match).
@@ -167,23 +173,77 @@ def invocation_explain(
     invocation.miss = explain(call, [_as_call(p) for p in previous], first_difference=finder)
 
 
+@dataclass(frozen=True)
+class SendCall:
+    """Who sends what: the caller's input to a send."""
+
+    slug: str
+    variables: dict[str, Any]
+    version: int | None = None
+    label: str | None = None
+    model: str | None = None
+    metadata: dict[str, Any] | None = None
+    api_key: ApiKey | None = None
+    caller: str = ""
+
+
+def _status(error: GatewayError) -> str:
+    if isinstance(error, ProviderTimeoutError):
+        return Invocation.Status.TIMEOUT
+    if isinstance(error, ProviderUnavailableError):
+        return Invocation.Status.UNAVAILABLE
+    return Invocation.Status.PROVIDER_ERROR
+
+
+@dataclass
+class SendRecord:
+    """One send on its way to the provider; ``record`` logs how it ended, once.
+
+    Started when the send is about to reach the provider: its clock gives the latency,
+    and ``texts`` collects what a stream delivered before it ended or broke.
+    """
+
+    call: SendCall
+    rendered: Rendered
+    stream: bool
+    started_at: datetime = field(default_factory=timezone.now)
+    clock: float = field(default_factory=time.perf_counter)
+    texts: list[str] = field(default_factory=list)
+
+    async def record(
+        self, *, result: Result | None = None, error: GatewayError | None = None
+    ) -> Invocation:
+        """Log the outcome: ``result`` (ok), ``error`` (provider error, timeout,
+        unavailable), or neither (the client went away). The row goes to the writer with
+        no database round trip, unless the call missed the cache (the explanation reads
+        earlier calls) or the reserved ids ran out."""
+        if result is not None:
+            status = Invocation.Status.OK
+        elif error is not None:
+            status = _status(error)
+        else:
+            status = Invocation.Status.CLIENT_DISCONNECTED
+        invocation = invocation_build(self, status=status, result=result, error=error)
+        writer = invocation_writer()
+        if needs_history(invocation):
+            pending = writer.pending(template_id=invocation.template_id, model=invocation.model)
+            await run_db(invocation_explain, invocation, self.rendered, pending=pending)
+        if writer.inline:
+            await run_db(invocation.save, force_insert=True)
+        else:
+            invocation.pk = writer.next_id() or await run_db(writer.reserve)
+            # A send cancelled while it waits for room in the queue still leaves its row.
+            await asyncio.shield(writer.put(invocation))
+        return invocation
+
+
 def invocation_build(
-    *,
-    rendered: Rendered,
-    api_key: ApiKey | None,
-    caller: str,
-    variables: dict[str, Any],
-    metadata: dict[str, Any],
-    stream: bool,
-    status: str,
-    result: Result | None,
-    error: GatewayError | None,
-    latency_ms: int,
-    started_at: datetime,
-    partial_text: str = "",
+    send: SendRecord, *, status: str, result: Result | None, error: GatewayError | None
 ) -> Invocation:
     """The row of one send, not yet saved and without its miss explanation (no database
     access). Secrets never reach it: errors carry the provider's message only."""
+    rendered, asked = send.rendered, send.call
+    started_at, partial_text = send.started_at, "".join(send.texts)
     render_result = rendered.result
     request = render_result.request
     checkpoints = _checkpoints(rendered)
@@ -225,7 +285,7 @@ def invocation_build(
             "error_type": "client_disconnected",
             "output_text": partial_text,
             "error_message": "the client closed the connection before the "
-            + ("stream ended" if stream else "answer came"),
+            + ("stream ended" if send.stream else "answer came"),
         }
     return Invocation(
         template_id=rendered.version.template_id,
@@ -233,17 +293,17 @@ def invocation_build(
         label=rendered.label or "",
         model=request.model,
         provider=request.provider,
-        stream=stream,
+        stream=send.stream,
         status=status,
-        api_key=api_key,
-        caller=caller,
+        api_key=asked.api_key,
+        caller=asked.caller,
         checkpoints=checkpoints,
         last_fingerprint=request.cache_key or "",
         block_hashes=call.block_hashes,
         prefix_variable_hashes=call.prefix_variable_hashes,
-        variables=_stored_variables(variables),
-        metadata=metadata,
-        latency_ms=latency_ms,
+        variables=_stored_variables(asked.variables),
+        metadata=asked.metadata or {},
+        latency_ms=round((time.perf_counter() - send.clock) * 1000),
         created_at=started_at,
         **fields,
     )

@@ -8,10 +8,16 @@ handling is covered in tests/gateway.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.urls import reverse
 
+from gateway import registry
+from gateway.anthropic import client as anthropic_client
+from gateway.anthropic import translate as anthropic_translate
 from gateway.anthropic.client import AnthropicClient
+from gateway.wire import dumps
 from templates_app import services
 from templates_app.models import Invocation, Version
 from templates_app.sending import clients
@@ -113,7 +119,7 @@ def test_a_malformed_answer_is_a_502(api, template, server):
     assert response.json()["error"]["type"] == "provider_malformed_response"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # the ASGI app reads the key from another thread
 def test_a_stream_cut_mid_way_ends_with_an_error_event_and_is_logged(api_key, template, server):
     events = fake.text_events(["Hel", "lo"], fake.usage(10, 1, write_1h=1800), {"output_tokens": 2})
     server.script(fake.stream_reply(fake.sse(events), cut_after=4))
@@ -181,3 +187,42 @@ def test_lint_learns_whether_a_provider_is_configured_without_building_a_client(
     api.post(reverse("version-list", args=[template.slug]), {"body": body}, format="json")
 
     assert built and closed == built  # every client a count built was closed
+
+
+
+@pytest.fixture
+def translations(monkeypatch):
+    """Every Anthropic translation made, whoever makes it (the registry or the client)."""
+    made: list[dict] = []
+    real = anthropic_translate.to_anthropic
+
+    def counting(request):
+        made.append(real(request))
+        return made[-1]
+
+    monkeypatch.setattr(anthropic_translate, "to_anthropic", counting)
+    monkeypatch.setattr(anthropic_client, "to_anthropic", counting)
+    registry.translator.cache_clear()
+    yield made
+    registry.translator.cache_clear()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["send", "stream"])
+@pytest.mark.django_db(transaction=True)  # the ASGI app reads the key from another thread
+def test_a_send_translates_its_request_once(api_key, template, server, translations, stream):
+    done = fake.message_response("Hi.", fake.usage(10, 2))
+    events = fake.text_events(["Hi."], fake.usage(10, 1), {"output_tokens": 2})
+    server.script(fake.stream_reply(fake.sse(events)) if stream else fake.reply(done))
+
+    response = call_asgi(
+        "POST",
+        "/api/v1/templates/doc-qa/send",
+        {"variables": VALUES, "model": MODEL, "stream": stream},
+        headers={"Authorization": f"Bearer {api_key}"},
+    )
+
+    assert response.status == 200
+    assert len(translations) == 1  # built once, for the render, and sent as built
+    sent = server.requests[0].json()
+    assert {k: v for k, v in sent.items() if k != "stream"} == json.loads(dumps(translations[0]))
+
