@@ -174,7 +174,7 @@ CACHET = {
     "INVOCATION_DRAIN_TIMEOUT": env_float("CACHET_INVOCATION_DRAIN_TIMEOUT", 30.0, minimum=0),
 }
 
-# Provider settings (DESIGN.md section 5). Secrets have no defaults: a provider
+# Provider settings (README, "Providers and models"). Secrets have no defaults: a provider
 # without credentials is unavailable; the simulator always works.
 GATEWAY = {
     "ANTHROPIC_API_KEY": env_str("ANTHROPIC_API_KEY"),

@@ -2,7 +2,7 @@
 
 A ``ChatRequest`` is what the renderer produces and what each provider's
 ``to_<wire>()`` translates. It follows the OpenAI chat shape of the template
-body (DESIGN.md section 3) with the Jinja already rendered. Key order inside
+body (the README's "Templates") with the Jinja already rendered. Key order inside
 ``Tool.parameters`` and ``Part.data`` is the authored order and must be kept
 as is all the way to the wire.
 """

@@ -1,9 +1,10 @@
 """Per-key rate limits: a fixed one-minute window counted in Django's cache.
 
 The counters are shared by every process through the cache (Redis when ``REDIS_URL`` is
-set, DESIGN.md section 8). ``cache.add`` then ``cache.incr`` is atomic on Redis and on
-local memory, so concurrent requests never lose a count. A fixed window lets a key make
-up to twice its limit across a minute boundary; that is the price of one counter.
+set; docs/architecture.md, "Processes and shared state"). ``cache.add`` then ``cache.incr``
+is atomic on Redis and on local memory, so concurrent requests never lose a count. A fixed
+window lets a key make up to twice its limit across a minute boundary; that is the price of
+one counter.
 """
 
 from __future__ import annotations

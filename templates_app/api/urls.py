@@ -1,4 +1,4 @@
-"""REST API routes under /api/v1/ (DESIGN.md section 6)."""
+"""REST API routes under /api/v1/ (README, "API")."""
 
 from django.urls import path, re_path
 

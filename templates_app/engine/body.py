@@ -1,4 +1,4 @@
-"""The template body format (DESIGN.md section 3): validation and structure. Pure.
+"""The template body format (README, "Templates"): validation and structure. Pure.
 
 ``parse_body`` checks a body as authored and returns a ``Body`` that knows its
 Jinja text fields, its blocks in provider prefix order and its checkpoints.

@@ -1,4 +1,4 @@
-"""Check a compiled body against a model profile (DESIGN.md section 4). Pure.
+"""Check a compiled body against a model profile. Pure.
 
 Errors block a version: syntax errors, undeclared variables, unknown model, more
 checkpoints than the model allows, a checkpoint in a field the model cannot

@@ -1,4 +1,4 @@
-"""The REST API end to end (DESIGN.md section 6), through DRF's test client."""
+"""The REST API end to end (README, "API"), through DRF's test client."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Guarantee 1 of DESIGN.md section 4: cached prefixes are byte-stable.
+"""Guarantee 1 of docs/architecture.md ("The guarantees"): cached prefixes are byte-stable.
 
 Same version + same prefix-variable values ⇒ identical bytes for every block up
 to the last checkpoint, and for their serialized JSON on the wire, whatever the

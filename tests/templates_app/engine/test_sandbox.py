@@ -1,4 +1,4 @@
-"""The template sandbox and the render limits (DESIGN.md section 4).
+"""The template sandbox and the render limits (docs/architecture.md, "The guarantees", 4).
 
 Template code cannot reach Python internals, settings, the environment or files;
 it cannot change the values it is given; and a runaway loop, a giant output or a
