@@ -52,16 +52,6 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
 
-_PARAMS = (
-    ("max_tokens", "max_completion_tokens"),
-    ("temperature", "temperature"),
-    ("top_p", "top_p"),
-    ("stop", "stop"),
-    ("seed", "seed"),
-    ("tool_choice", "tool_choice"),
-)
-
-
 class _Assembly:
     """Builds one Result from the ``data`` of ``chat.completion.chunk`` events, in order."""
 
