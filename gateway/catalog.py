@@ -1,6 +1,6 @@
 """Model catalog: per-model prompt-caching limits and prices, kept as data.
 
-Facts come from ``reference/provider-caching.md`` (section numbers below refer to it).
+Facts: ``docs/providers.md`` (section numbers below refer to it).
 Prices are USD per million tokens, exact ``Decimal`` values; Bedrock Claude entries use
 the Anthropic API list prices (regional inference profiles from Sonnet 4.5 on cost 10%
 more than ``global.`` ones, which is not modelled). Adding a model is one entry in
@@ -95,7 +95,7 @@ def _profile(
     )
 
 
-# §1.7: input, output, 5m write, 1h write, read.
+# docs/providers.md §1.7: input, output, 5m write, 1h write, read.
 OPUS_4_5_PRICES = _usd("5", "25", "6.25", "10", "0.50")  # Opus 4.5, 4.6, 4.7, 4.8, 5
 OPUS_4_PRICES = _usd("15", "75", "18.75", "30", "1.50")  # Opus 4, 4.1
 SONNET_5_PRICES = _usd("2", "10", "2.50", "4", "0.20")
@@ -104,9 +104,9 @@ HAIKU_4_5_PRICES = _usd("1", "5", "1.25", "2", "0.10")
 HAIKU_3_5_PRICES = _usd("0.80", "4", "1.00", "1.60", "0.08")
 HAIKU_3_PRICES = _usd("0.25", "1.25", "0.30", "0.50", "0.03")
 
-_API_NOTE = "Anthropic API: minimum from AP:pc (§1.4), prices from §1.7."
+_API_NOTE = "Anthropic API: minimum from docs/providers.md §1.4, prices from §1.7."
 _BEDROCK_NOTE = (
-    "Bedrock: minimum and TTLs from the AWS table (§2.3); prices = Anthropic API (§1.7)."
+    "Bedrock: minimum and TTLs from docs/providers.md §2.3; prices = Anthropic API (§1.7)."
 )
 
 
@@ -129,10 +129,10 @@ def _nova(model_id: str, input: str, output: str) -> ModelProfile:
     price = Decimal(input)
     prices = Prices(price, Decimal(output), price, price, (price / 4).normalize())
     notes = (
-        "Bedrock Nova (§2.3): minimum 1K per checkpoint (1,024 taken), system and messages only"
-        " (no tool checkpoints), 5m TTL. Cap: the AWS table says 20K, the Portkey page says 32K;"
-        " the conservative 20K is taken. Prices: on-demand us-east-1, write = input, read = 25%"
-        " of input; verify live."
+        "Bedrock Nova (docs/providers.md §2.3): minimum 1K per checkpoint (1,024 taken), system and"
+        " messages only (no tool checkpoints), 5m TTL. Cap: the AWS table says 20K, the Portkey"
+        " page says 32K; the conservative 20K is taken. Prices: on-demand us-east-1, write ="
+        " input, read = 25% of input; verify live."
     )
     return _profile(
         f"bedrock/amazon.{model_id}",
@@ -148,20 +148,20 @@ def _nova(model_id: str, input: str, output: str) -> ModelProfile:
 def _openai(model_id: str, input: str, output: str, read: str, notes: str = "") -> ModelProfile:
     prices = _usd(input, output, input, input, read)
     notes = notes or (
-        "OpenAI caches prefixes automatically (§3.1): no write surcharge, markers removed on"
-        " the wire, minimum 1,024 tokens. Prices: verify live."
+        "OpenAI caches prefixes automatically (docs/providers.md §3.1): no write surcharge, markers"
+        " removed on the wire, minimum 1,024 tokens. Prices: verify live."
     )
     return _profile(f"openai/{model_id}", 1024, prices, notes=notes)
 
 
 _OLDER_5M = "An older AWS copy lists 5m only; the newest lists 5m and 1h."
-_NO_ID = "Bedrock id not in the reference (AWS model catalog); verify live."
+_NO_ID = "Bedrock id from the AWS model catalog, not the caching table (§2.3); verify live."
 _PREVIEW = "Caching was preview-only for this model; its 3/15 price is not in §1.7, verify live."
 _CONFLICT = "CONFLICT: AWS copies say 1,024 and 4,096; the conservative 4,096 is taken."
 _BEDROCK_FIGURE = "The API doc says 2,048; the Bedrock figure 4,096 is taken."
 _NO_CACHING = (
     "Bedrock has no prompt caching for this model (it is absent from the AWS caching table,"
-    " §2.3): lint refuses checkpoints. Prices = Anthropic API (§1.7)."
+    " docs/providers.md §2.3): lint refuses checkpoints. Prices = Anthropic API (§1.7)."
 )
 _GENERIC = (
     "Fallback for any other OpenAI-compatible model (vLLM, llama.cpp, Ollama, ...):"
@@ -169,7 +169,7 @@ _GENERIC = (
 )
 
 _REAL_ENTRIES: tuple[ModelProfile, ...] = (
-    _api("claude-3-haiku-20240307", 2048, HAIKU_3_PRICES, note="Legacy minimum (AP:pc 979aa9c8)."),
+    _api("claude-3-haiku-20240307", 2048, HAIKU_3_PRICES, note="Legacy minimum (older revision)."),
     _api("claude-3-5-haiku-20241022", 2048, HAIKU_3_5_PRICES, "claude-3-5-haiku-latest"),
     _api("claude-3-7-sonnet-20250219", 1024, SONNET_4_PRICES, "claude-3-7-sonnet-latest"),
     _api("claude-sonnet-4-20250514", 1024, SONNET_4_PRICES, "claude-sonnet-4-0"),

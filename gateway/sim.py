@@ -6,7 +6,7 @@ order tools -> system -> messages; a block with ``cache_control`` is a breakpoin
 An entry's key hashes the model and every block up to it, markers removed (moving
 a marker does not change content), with section and message boundaries included.
 
-Per request (reference/provider-caching.md §1.3-1.5, §1.8): the read is the longest
+Per request (docs/providers.md §1.3-1.5, §1.8): the read is the longest
 live entry found by looking back at most 20 blocks from each breakpoint, and a hit
 refreshes the entry's lifetime for free; every later breakpoint whose prefix meets
 the model's minimum (and is within its cap) writes an entry with its TTL. Entries
@@ -117,7 +117,7 @@ def _flatten(wire: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any
         yield ["tools"], tool
     for block in _as_blocks(wire.get("system", [])):
         yield ["system"], block
-    # tool_choice changes invalidate only the messages cache (§1.6).
+    # tool_choice changes invalidate only the messages cache (docs/providers.md §1.6).
     choice = wire.get("tool_choice")
     for index, message in enumerate(wire["messages"]):
         for block in _as_blocks(message["content"]):
@@ -322,7 +322,7 @@ class SimClient:
         return best
 
     def _write(self, blocks: list[_Block], plan: _Plan, started: float) -> None:
-        # TTLs count from the start of the request (§1.5).
+        # TTLs count from the start of the request (docs/providers.md §1.5).
         elapsed = max(self._clock() - started, 0.0)
         for index in plan.writes:
             ttl = effective_ttl(blocks[index].ttl)

@@ -52,6 +52,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
 
+
 class _Assembly:
     """Builds one Result from the ``data`` of ``chat.completion.chunk`` events, in order."""
 
