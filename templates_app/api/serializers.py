@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..engine.canonical import text_problem
@@ -29,6 +31,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(OpenApiTypes.OBJECT)
 class JSONObjectField(serializers.JSONField):
     """A JSON object (not an array or scalar), free of NUL characters."""
 
@@ -249,6 +252,95 @@ class SendInputSerializer(RenderInputSerializer):
         if len(json.dumps(value)) > 16_384:
             raise serializers.ValidationError("must be at most 16 KB of JSON")
         return value
+
+
+class ToolCallOutputSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    name = serializers.CharField()
+    arguments = serializers.CharField(help_text="the arguments as JSON text, as the model wrote it")
+
+
+class SendAnswerSerializer(serializers.Serializer):
+    text = serializers.CharField(allow_blank=True)
+    tool_calls = ToolCallOutputSerializer(many=True)
+    stop_reason = serializers.CharField(allow_null=True, help_text="as the provider said it")
+
+
+class UsageOutputSerializer(serializers.Serializer):
+    """Normalized token usage; null where the provider did not say."""
+
+    input_tokens = serializers.IntegerField(
+        allow_null=True,
+        help_text="uncached input only: no tokens read from or written to the cache",
+    )
+    output_tokens = serializers.IntegerField(allow_null=True)
+    cache_read_tokens = serializers.IntegerField(allow_null=True)
+    cache_write_tokens = serializers.IntegerField(
+        allow_null=True, help_text="cache_write_5m_tokens + cache_write_1h_tokens"
+    )
+    cache_write_5m_tokens = serializers.IntegerField(allow_null=True)
+    cache_write_1h_tokens = serializers.IntegerField(allow_null=True)
+
+
+class CostOutputSerializer(serializers.Serializer):
+    """USD, from the model's catalog prices; null when the usage or prices are unknown."""
+
+    usd = UsdField(allow_null=True, help_text="what the call cost")
+    usd_without_cache = UsdField(allow_null=True, help_text="what it would cost uncached")
+    saved_usd = UsdField(allow_null=True, help_text="usd_without_cache - usd")
+
+
+class MissOutputSerializer(serializers.Serializer):
+    """Why the call paid for a cache write or read nothing; the other fields depend on it."""
+
+    reason = serializers.ChoiceField(
+        ["below_minimum", "first_call", "prefix_changed", "ttl_expired", "provider_miss"]
+    )
+    checkpoint = serializers.IntegerField(help_text="the ordinal of the first checkpoint missed")
+    path = serializers.CharField()
+    message = serializers.CharField()
+    block = serializers.CharField(
+        required=False, allow_null=True, help_text="prefix_changed: the first block that changed"
+    )
+    variables = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="prefix_changed: the prefix variables whose values changed",
+    )
+    position = serializers.IntegerField(
+        required=False, allow_null=True, help_text="prefix_changed: the first differing character"
+    )
+    elapsed_seconds = serializers.FloatField(
+        required=False, help_text="ttl_expired: since the prefix was last sent"
+    )
+    ttl = serializers.CharField(required=False, help_text="ttl_expired: the TTL it outlived")
+    previous_invocation = serializers.IntegerField(
+        required=False, allow_null=True, help_text="the earlier call compared against"
+    )
+
+
+class SendOutputSerializer(serializers.Serializer):
+    invocation_id = serializers.IntegerField(help_text="the recorded call, in GET /invocations")
+    template = serializers.CharField()
+    version = serializers.IntegerField()
+    label = serializers.CharField(
+        allow_null=True,
+        help_text="the label the version came through (`latest` when neither was given and "
+        "there is no `production` label); null for a version number",
+    )
+    model = serializers.CharField()
+    provider = serializers.CharField()
+    output = SendAnswerSerializer()
+    usage = UsageOutputSerializer()
+    cost = CostOutputSerializer()
+    checkpoints = CheckpointOutputSerializer(
+        many=True, help_text="as render reports them, each with the `block_index` it closes"
+    )
+    miss = MissOutputSerializer(
+        allow_null=True, help_text="null when it read its cached prefix, or had no checkpoints"
+    )
+    latency_ms = serializers.IntegerField()
+    request_id = serializers.CharField(allow_null=True, help_text="the provider's request id")
 
 
 class InvocationFilterSerializer(serializers.Serializer):

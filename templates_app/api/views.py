@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import adrf.views
 from django.http import HttpResponse, StreamingHttpResponse
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import ParseError
 from rest_framework.renderers import JSONRenderer
@@ -21,7 +21,9 @@ from ..models import ApiKey
 from ..sending.dbthreads import run_db
 from ..sending.flow import send_payload, send_prepare, template_send, template_stream
 from ..sending.recording import SendCall
+from . import openapi
 from .auth import actor_name, key_of
+from .openapi import errors
 from .pagination import Pagination
 from .serializers import (
     DiffOutputSerializer,
@@ -34,6 +36,7 @@ from .serializers import (
     RenderInputSerializer,
     RenderOutputSerializer,
     SendInputSerializer,
+    SendOutputSerializer,
     StatsFilterSerializer,
     TemplateInputSerializer,
     TemplateOutputSerializer,
@@ -43,39 +46,24 @@ from .serializers import (
     VersionOutputSerializer,
 )
 
-ERROR = inline_serializer(
-    "Error",
-    {
-        "error": inline_serializer(
-            "ErrorBody",
-            {
-                "type": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.JSONField(allow_null=True),
-            },
-        )
-    },
-)
-ERRORS = {400: ERROR, 401: ERROR, 403: ERROR, 404: ERROR, 429: ERROR}
 Scope = ApiKey.Scope
-SEND_RESULT = inline_serializer(
-    "SendResult",
-    {
-        "invocation_id": serializers.IntegerField(),
-        "template": serializers.CharField(),
-        "version": serializers.IntegerField(),
-        "label": serializers.CharField(allow_null=True),
-        "model": serializers.CharField(),
-        "provider": serializers.CharField(),
-        "output": serializers.DictField(),
-        "usage": serializers.DictField(),
-        "cost": serializers.DictField(),
-        "checkpoints": serializers.ListField(),
-        "miss": serializers.DictField(allow_null=True),
-        "latency_ms": serializers.IntegerField(),
-        "request_id": serializers.CharField(allow_null=True),
+RENDER_ERROR_TEXTS: dict[int, str | None] = {
+    400: "Invalid input (both `version` and `label`, say), variables that do not match "
+    "the declared ones, a template that does not render, or an unknown model.",
+    404: "No such template, version or label, or a template without versions.",
+}
+# One event of the stream, as schemathesis and OpenAPI 3.2 read a text/event-stream schema.
+SEND_STREAM = {
+    "type": "object",
+    "description": "Server-sent events: `delta` events whose data is `{text}`, then one `done` "
+    "event whose data is the JSON send result (as for `stream: false`), or one `error` event "
+    "whose data is `{type, message, details}` when the provider fails mid-stream.",
+    "properties": {
+        "event": {"type": "string", "enum": ["delta", "done", "error"]},
+        "data": {"type": "string", "description": "a JSON object, on one line"},
     },
-)
+    "required": ["event", "data"],
+}
 PREVIEW = inline_serializer(
     "Preview",
     {
@@ -144,12 +132,14 @@ class ApiView(RequireBodyMixin, APIView):
 
     # The scope an API key needs for each method (auth.KeyHasScope); others are refused.
     scopes: ClassVar[dict[str, str]] = {}
+    schema = openapi.ScopedAutoSchema()
 
 
 class AsyncApiView(RequireBodyMixin, adrf.views.APIView):
     """Endpoints whose handlers are coroutines (they wait on providers)."""
 
     scopes: ClassVar[dict[str, str]] = {}
+    schema = openapi.ScopedAutoSchema()
 
     async def async_dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         """adrf's dispatch, with authentication, permissions and throttles (which read the
@@ -194,7 +184,10 @@ class TemplateListCreateApi(ApiView):
     scopes = {"GET": Scope.READ, "POST": Scope.WRITE}
 
     @extend_schema(
-        responses={200: paginated(TemplateOutputSerializer), **ERRORS},
+        summary="List templates",
+        description="Templates by slug, each with its labels and latest version number; "
+        "`limit` and `offset` page them. A key limited to some templates lists only those.",
+        responses={200: paginated(TemplateOutputSerializer), **errors({404: None})},
         operation_id="templates_list",
     )
     def get(self, request: Request) -> Response:
@@ -203,8 +196,21 @@ class TemplateListCreateApi(ApiView):
         return _paginated(request, self, queryset, TemplateOutputSerializer)
 
     @extend_schema(
+        summary="Create a template",
+        description="Creates a template without versions: slug, name, description and sample "
+        "variables (what previews and lint render with). Its prompt goes in its versions.",
         request=TemplateInputSerializer,
-        responses={201: TemplateOutputSerializer, 409: ERROR, **ERRORS},
+        responses={
+            201: TemplateOutputSerializer,
+            **errors(
+                {
+                    403: "The API key lacks the scope, or is limited to some templates.",
+                    404: None,
+                    409: "A template with this slug exists.",
+                }
+            ),
+        },
+        examples=openapi.TEMPLATE_CREATE_EXAMPLES,
     )
     def post(self, request: Request) -> Response:
         template = services.template_create(**_valid(TemplateInputSerializer, request.data))
@@ -214,12 +220,22 @@ class TemplateListCreateApi(ApiView):
 class TemplateDetailApi(ApiView):
     scopes = {"GET": Scope.READ, "PATCH": Scope.WRITE}
 
-    @extend_schema(responses={200: TemplateOutputSerializer, **ERRORS})
+    @extend_schema(
+        summary="Read a template",
+        description="The template's metadata, its labels (name: version number) and its "
+        "latest version number (null before its first version).",
+        responses={200: TemplateOutputSerializer, **errors()},
+    )
     def get(self, request: Request, slug: str) -> Response:
         return Response(TemplateOutputSerializer(selectors.template_get(slug=slug)).data)
 
     @extend_schema(
-        request=TemplateUpdateSerializer, responses={200: TemplateOutputSerializer, **ERRORS}
+        summary="Edit a template's metadata",
+        description="Changes `name`, `description` or `sample_variables`; any other field "
+        "(the slug included) is a 400. Versions are never edited: add one instead.",
+        request=TemplateUpdateSerializer,
+        responses={200: TemplateOutputSerializer, **errors()},
+        examples=openapi.TEMPLATE_UPDATE_EXAMPLES,
     )
     def patch(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -233,7 +249,10 @@ class VersionListCreateApi(ApiView):
     scopes = {"GET": Scope.READ, "POST": Scope.WRITE}
 
     @extend_schema(
-        responses={200: paginated(VersionOutputSerializer), **ERRORS}, operation_id="versions_list"
+        summary="List a template's versions",
+        description="Newest first, without their bodies; `limit` and `offset` page them.",
+        responses={200: paginated(VersionOutputSerializer), **errors()},
+        operation_id="versions_list",
     )
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -241,7 +260,16 @@ class VersionListCreateApi(ApiView):
         return _paginated(request, self, queryset, VersionOutputSerializer)
 
     @extend_schema(
-        request=VersionInputSerializer, responses={201: VersionDetailSerializer, **ERRORS}
+        summary="Add a version",
+        description="Stores `body` as the next version, numbered from 1, with its content "
+        "hash and lint report. A stored version never changes. A body with lint errors is a "
+        "400 whose `details` hold the lint report.",
+        request=VersionInputSerializer,
+        responses={
+            201: VersionDetailSerializer,
+            **errors({400: "Invalid input, a malformed body, or lint errors (in `details`)."}),
+        },
+        examples=openapi.VERSION_CREATE_EXAMPLES,
     )
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -258,7 +286,11 @@ class VersionListCreateApi(ApiView):
 class VersionDetailApi(ApiView):
     scopes = {"GET": Scope.READ}
 
-    @extend_schema(responses={200: VersionDetailSerializer, **ERRORS})
+    @extend_schema(
+        summary="Read a version",
+        description="One version with its body, content hash and lint report.",
+        responses={200: VersionDetailSerializer, **errors({404: "No such template or version."})},
+    )
     def get(self, request: Request, slug: str, number: int) -> Response:
         template = selectors.template_get(slug=slug)
         return Response(
@@ -269,7 +301,13 @@ class VersionDetailApi(ApiView):
 class VersionDiffApi(ApiView):
     scopes = {"GET": Scope.READ}
 
-    @extend_schema(responses={200: DiffOutputSerializer, **ERRORS})
+    @extend_schema(
+        summary="Diff two versions",
+        description="What changed from version `number` to version `other`: blocks, model, "
+        "params and variables, which checkpoints' prefixes change, and an estimate of the "
+        "one-time cost of writing those prefixes to the cache again at recent traffic.",
+        responses={200: DiffOutputSerializer, **errors({404: "No such template or version."})},
+    )
     def get(self, request: Request, slug: str, number: int, other: int) -> Response:
         template = selectors.template_get(slug=slug)
         diff = services.version_diff(
@@ -284,7 +322,12 @@ class VersionDiffApi(ApiView):
 class LabelListApi(ApiView):
     scopes = {"GET": Scope.READ}
 
-    @extend_schema(responses={200: LabelOutputSerializer(many=True), **ERRORS})
+    @extend_schema(
+        summary="List a template's labels",
+        description="Each label with the version it points at and the history of its moves. "
+        "`latest` is implicit and not listed.",
+        responses={200: LabelOutputSerializer(many=True), **errors()},
+    )
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
         return Response(
@@ -296,8 +339,23 @@ class LabelMoveApi(ApiView):
     scopes = {"PUT": Scope.WRITE}
 
     @extend_schema(
+        summary="Move a label",
+        description="Points the label at `version`, creating the label if it is new; every "
+        "move is kept in its history, so a rollback is a move back. `latest` cannot be moved. "
+        "Protected labels (`production` by default) need the write scope, or for a signed-in "
+        "user the 'Can move protected labels' permission.",
         request=LabelMoveInputSerializer,
-        responses={200: LabelOutputSerializer, 403: ERROR, **ERRORS},
+        responses={
+            200: LabelOutputSerializer,
+            **errors(
+                {
+                    400: "Invalid input or label name.",
+                    403: "The API key lacks the scope, or the user may not move a protected label.",
+                    404: "No such template or version.",
+                }
+            ),
+        },
+        examples=openapi.LABEL_MOVE_EXAMPLES,
     )
     def put(self, request: Request, slug: str, label: str) -> Response:
         template = selectors.template_get(slug=slug)
@@ -317,7 +375,17 @@ class LabelMoveApi(ApiView):
 class TemplateRenderApi(ApiView):
     scopes = {"POST": Scope.RENDER}
 
-    @extend_schema(request=RenderInputSerializer, responses={200: RenderOutputSerializer, **ERRORS})
+    @extend_schema(
+        summary="Render without sending",
+        description="Renders a version with `variables` into the exact request the provider "
+        "would get, with each checkpoint's fingerprint, token estimate and whether it will "
+        "cache, and which variables fall in the cached prefix or after it. Sends nothing. "
+        "Give `version` or `label`, not both; neither means the `production` label if the "
+        "template has one, else the latest version. `model` overrides the version's model.",
+        request=RenderInputSerializer,
+        responses={200: RenderOutputSerializer, **errors(RENDER_ERROR_TEXTS)},
+        examples=openapi.RENDER_EXAMPLES,
+    )
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
         data = _valid(RenderInputSerializer, request.data)
@@ -344,7 +412,24 @@ class TemplateRenderApi(ApiView):
 class TemplateLintApi(ApiView):
     scopes = {"POST": Scope.RENDER}
 
-    @extend_schema(request=LintInputSerializer, responses={200: LINT_REPORT, **ERRORS})
+    @extend_schema(
+        summary="Lint a body or a version",
+        description="Checks exactly one of `body` (unsaved) or `version`, rendered with the "
+        "template's sample variables, against a model's limits (default: the body's model): "
+        "errors, warnings and each checkpoint's token estimate. Lint errors are a 200 with "
+        "`ok: false`; stores nothing.",
+        request=LintInputSerializer,
+        responses={
+            200: LINT_REPORT,
+            **errors(
+                {
+                    400: "Invalid input, or a body that does not parse.",
+                    404: "No such template or version.",
+                }
+            ),
+        },
+        examples=openapi.LINT_EXAMPLES,
+    )
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
         data = _valid(LintInputSerializer, request.data)
@@ -360,12 +445,6 @@ class TemplateLintApi(ApiView):
 class TemplateSendApi(AsyncApiView):
     scopes = {"POST": Scope.SEND}
 
-    @extend_schema(
-        request=SendInputSerializer,
-        responses={200: SEND_RESULT, 502: ERROR, 503: ERROR, 504: ERROR, **ERRORS},
-        description="Render and send. With `stream: true` the answer is `text/event-stream`: "
-        "`delta` events ({text}), then one `done` event (the JSON below) or one `error`.",
-    )
     def prepare_post(self, request: Request, slug: str) -> None:
         """Check the input, resolve and render (on a database thread, after authentication)."""
         data = _valid(SendInputSerializer, request.data)
@@ -373,6 +452,26 @@ class TemplateSendApi(AsyncApiView):
         self.call = SendCall(slug=slug, api_key=key_of(request), caller=actor_name(request), **data)
         self.rendered = send_prepare(self.call)
 
+    @extend_schema(
+        summary="Render and send",
+        description="Renders as `render` does, sends the request to the model's provider and "
+        "records the call (see `GET /invocations`, with `metadata`). Answers with the output, "
+        "normalized usage, cost with and without caching, the checkpoints and, when the call "
+        "wrote to the cache or read nothing, why (`miss`). With `stream: true` the answer is "
+        "`text/event-stream` instead; errors found before the provider is called are still "
+        "JSON errors.",
+        request=SendInputSerializer,
+        responses={
+            (200, "application/json"): OpenApiResponse(
+                SendOutputSerializer,
+                description="The send result (`stream: false`), or server-sent events "
+                "(`stream: true`).",
+            ),
+            (200, "text/event-stream"): SEND_STREAM,
+            **errors({**RENDER_ERROR_TEXTS, **openapi.PROVIDER_ERROR_DESCRIPTIONS}),
+        },
+        examples=openapi.SEND_EXAMPLES,
+    )
     async def post(self, request: Request, slug: str) -> HttpResponse | StreamingHttpResponse:
         if self.stream:
             events = await template_stream(self.call, self.rendered)
@@ -390,8 +489,12 @@ class InvocationListApi(ApiView):
     scopes = {"GET": Scope.READ}
 
     @extend_schema(
+        summary="List invocations",
+        description="Recorded sends, newest first, filtered by template, version, model, "
+        "status and time (`since` inclusive, `until` exclusive); `limit` and `offset` page "
+        "them. A key limited to some templates sees only theirs.",
         parameters=[InvocationFilterSerializer],
-        responses={200: paginated(InvocationOutputSerializer), **ERRORS},
+        responses={200: paginated(InvocationOutputSerializer), **errors({404: None})},
     )
     def get(self, request: Request) -> Response:
         filters = _valid(InvocationFilterSerializer, request.query_params)
@@ -404,7 +507,13 @@ class InvocationListApi(ApiView):
 class TemplateStatsApi(ApiView):
     scopes = {"GET": Scope.READ}
 
-    @extend_schema(parameters=[StatsFilterSerializer], responses={200: STATS, **ERRORS})
+    @extend_schema(
+        summary="Template statistics",
+        description="Per version, over the invocations between `since` and `until`: calls, "
+        "errors, cache hit ratio, tokens by kind, cost and savings (USD).",
+        parameters=[StatsFilterSerializer],
+        responses={200: STATS, **errors()},
+    )
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
         filters = _valid(StatsFilterSerializer, request.query_params)
@@ -417,11 +526,13 @@ class TemplatePreviewApi(ApiView):
     scopes = {"POST": Scope.RENDER}
 
     @extend_schema(
-        request=PreviewInputSerializer,
-        responses={200: PREVIEW, **ERRORS},
+        summary="Preview an unsaved body",
         description="Lint and render an unsaved body (default: the template's sample "
         "variables): the blocks in provider order, cached or not, with checkpoint "
-        "badges. Stores nothing, sends nothing.",
+        "badges. A render error is in `render_error`, not a 400. Stores nothing, sends nothing.",
+        request=PreviewInputSerializer,
+        responses={200: PREVIEW, **errors({400: "Invalid input, or a body that does not parse."})},
+        examples=openapi.PREVIEW_EXAMPLES,
     )
     def post(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
