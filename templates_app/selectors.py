@@ -44,11 +44,9 @@ def version_list(*, template: Template) -> QuerySet[Version]:
     return template.versions.order_by("-number")
 
 
-def version_get(*, template: Template, number: int, light: bool = False) -> Version:
-    """Version ``number`` of ``template``; ``NotFoundError`` otherwise. ``light`` leaves
-    the body and lint report unloaded (the compiled body is cached per content hash)."""
-    versions = template.versions.defer(*HEAVY_VERSION_FIELDS) if light else template.versions
-    version = versions.filter(number=number).first()
+def version_get(*, template: Template, number: int) -> Version:
+    """Version ``number`` of ``template``; ``NotFoundError`` otherwise."""
+    version = template.versions.filter(number=number).first()
     if version is None:
         raise NotFoundError(f"template '{template.slug}' has no version {number}")
     return version
