@@ -10,8 +10,8 @@ more than ``global.`` ones, which is not modelled). Adding a model is one entry 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from gateway.errors import UnknownModelError
@@ -30,15 +30,15 @@ _GEO_PREFIX = re.compile(r"(?:global|us|eu|jp|apac|au)\.(?P<id>.+)")
 
 @dataclass(frozen=True, slots=True)
 class Prices:
-    """USD per million tokens for each kind of token."""
+    """USD per million tokens for each kind of token; ``None`` where the price is unknown."""
 
-    input: Decimal
-    output: Decimal
-    cache_write_5m: Decimal
-    cache_write_1h: Decimal
-    cache_read: Decimal
+    input: Decimal | None
+    output: Decimal | None
+    cache_write_5m: Decimal | None
+    cache_write_1h: Decimal | None
+    cache_read: Decimal | None
 
-    def cache_write(self, ttl: str | None) -> Decimal:
+    def cache_write(self, ttl: str | None) -> Decimal | None:
         """The write price for a checkpoint whose marker says ``ttl`` (None: the default)."""
         return self.cache_write_1h if effective_ttl(ttl) == "1h" else self.cache_write_5m
 
@@ -59,6 +59,20 @@ class ModelProfile:
     aliases: tuple[str, ...] = ()
     notes: str = ""
     borrows: str | None = None
+    # The estimate family for offline token counts (``gateway.tokens.TOKENIZERS``).
+    tokenizer: str = "generic"
+    # OpenAI GPT-5.6 and later: checkpoints become ``prompt_cache_breakpoint`` in explicit mode.
+    explicit_breakpoints: bool = False
+    # The provider reports why a cache missed when told the previous call's id.
+    diagnostics: bool = False
+    # Request params the model answers with a 400 (lint refuses them instead).
+    rejected_params: tuple[str, ...] = ()
+    retired: str | None = None  # ISO date the platform stopped serving the id
+    successor: str | None = None  # the model string to move to once retired
+    # Multiplier on every price for a regional (not ``global.``) Bedrock inference profile.
+    regional_surcharge: Decimal = Decimal(1)
+    known: bool = True  # False: the provider's conservative defaults for an unlisted id
+    sources: Mapping[str, str] = field(default_factory=dict)  # figure -> where it came from
 
 
 def _usd(input: str, output: str, write_5m: str, write_1h: str, read: str) -> Prices:
@@ -114,7 +128,8 @@ def _api(
     model_id: str, min_tokens: int, prices: Prices, *aliases: str, note: str = ""
 ) -> ModelProfile:
     notes = f"{_API_NOTE} {note}".strip()
-    return _profile(f"anthropic/{model_id}", min_tokens, prices, notes=notes, aliases=aliases)
+    profile = _profile(f"anthropic/{model_id}", min_tokens, prices, notes=notes, aliases=aliases)
+    return replace(profile, diagnostics=True)
 
 
 def _bedrock(
@@ -152,6 +167,17 @@ def _openai(model_id: str, input: str, output: str, read: str, notes: str = "") 
         " removed on the wire, minimum 1,024 tokens. Prices: verify live."
     )
     return _profile(f"openai/{model_id}", 1024, prices, notes=notes)
+
+
+def _openai_explicit(model_id: str, input: str, read: str, write: str) -> ModelProfile:
+    # Output prices are not in docs/providers.md §8.3: unknown until an operator sets them.
+    prices = Prices(Decimal(input), None, Decimal(write), Decimal(write), Decimal(read))
+    notes = (
+        "OpenAI GPT-5.6 and later (docs/providers.md §8.3): explicit breakpoints, writes x1.25,"
+        " reads x0.1, minimum 1,024 tokens, 30m TTL."
+    )
+    profile = _profile(f"openai/{model_id}", 1024, prices, notes=notes)
+    return replace(profile, explicit_breakpoints=True, diagnostics=True, tokenizer="openai")
 
 
 _OLDER_5M = "An older AWS copy lists 5m only; the newest lists 5m and 1h."
@@ -214,6 +240,9 @@ _REAL_ENTRIES: tuple[ModelProfile, ...] = (
     _openai("gpt-4o", "2.50", "10.00", "1.25"),
     _openai("gpt-4.1", "2.00", "8.00", "0.50"),
     _openai("gpt-5", "1.25", "10.00", "0.125"),
+    _openai_explicit("gpt-5.6-sol", "4.00", "0.40", "5.00"),
+    _openai_explicit("gpt-5.6-terra", "2.00", "0.20", "2.50"),
+    _openai_explicit("gpt-5.6-luna", "0.20", "0.02", "0.25"),
     _openai("*", "0", "0", "0", _GENERIC),
 )
 

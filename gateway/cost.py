@@ -20,22 +20,27 @@ class Cost:
     saved_usd: Decimal
 
 
-def cost(usage: Usage, prices: Prices) -> Cost:
+def cost(usage: Usage, prices: Prices) -> Cost | None:
     """Price ``usage``: each token kind once, at its own rate (reads ×0.1, writes ×1.25 or ×2
-    of input on Claude, as the catalog says). Unknown counts are priced as 0."""
+    of input on Claude, as the catalog says). Unknown counts are priced as 0; ``None`` when a
+    kind of token the call used has no known price."""
     uncached = usage.input_tokens or 0
     read = usage.cache_read_tokens or 0
     write_5m = usage.cache_write_5m_tokens or 0
     write_1h = usage.cache_write_1h_tokens or 0
     output = usage.output_tokens or 0
-    paid = (
-        uncached * prices.input
-        + read * prices.cache_read
-        + write_5m * prices.cache_write_5m
-        + write_1h * prices.cache_write_1h
-        + output * prices.output
-    ) / PER_TOKENS
-    plain = ((uncached + read + write_5m + write_1h) * prices.input + output * prices.output) / (
-        PER_TOKENS
+    priced = (
+        (uncached, prices.input),
+        (read, prices.cache_read),
+        (write_5m, prices.cache_write_5m),
+        (write_1h, prices.cache_write_1h),
+        (output, prices.output),
     )
+    if any(count and price is None for count, price in priced) or (
+        (read or write_5m or write_1h) and prices.input is None
+    ):
+        return None
+    paid = sum((count * (price or 0) for count, price in priced), Decimal(0)) / PER_TOKENS
+    prompt = uncached + read + write_5m + write_1h
+    plain = (prompt * (prices.input or 0) + output * (prices.output or 0)) / PER_TOKENS
     return Cost(usd=paid, usd_without_cache=plain, saved_usd=plain - paid)

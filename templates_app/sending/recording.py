@@ -265,9 +265,9 @@ def invocation_build(
         priced = cost(result.usage, render_result.profile.prices)
         fields = {
             **_usage_fields(result.usage),
-            "cost_usd": priced.usd,
-            "cost_without_cache_usd": priced.usd_without_cache,
-            "saved_usd": priced.saved_usd,
+            "cost_usd": priced and priced.usd,
+            "cost_without_cache_usd": priced and priced.usd_without_cache,
+            "saved_usd": priced and priced.saved_usd,
             "output_text": result.text,
             "stop_reason": _clip(result.stop_reason, "stop_reason"),
             "request_id": _clip(result.request_id, "request_id"),
