@@ -190,6 +190,8 @@ GATEWAY = {
     "MAX_KEEPALIVE": env_int("CACHET_PROVIDER_MAX_KEEPALIVE", 256, minimum=0),
     # httpx pools per provider and process, taken in turn (gateway/http.py).
     "POOLS": env_int("CACHET_PROVIDER_POOLS", 4, minimum=1),
+    # An operator's model catalog file (TOML or JSON) applied over the built-in one.
+    "CATALOG_FILE": env_str("CACHET_CATALOG_FILE"),
 }
 
 LOGGING = {

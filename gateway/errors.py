@@ -16,6 +16,7 @@
       ProviderTimeoutError                                  -> 504
       ProviderConnectionError                               -> 502
       ProviderUnavailableError  no credentials configured   -> 503
+      CatalogError(problems)  an invalid catalog file (at startup)
 
 ``status_code`` is the HTTP status the gateway answers with; ``ProviderError.status``
 is the status the provider answered with. Messages never contain headers or keys.
@@ -168,3 +169,14 @@ class ProviderUnavailableError(GatewayError):
         self.provider = provider
         self.message = message
         super().__init__(f"{provider} is not available: {message}")
+
+
+class CatalogError(GatewayError, ValueError):
+    """A catalog file is invalid; ``problems`` lists every problem found, one per line."""
+
+    status_code = 500
+    type = "catalog_error"
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("invalid model catalog:\n  " + "\n  ".join(self.problems))

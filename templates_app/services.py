@@ -320,7 +320,7 @@ def preview_blocks(compiled: CompiledBody, result: RenderResult) -> list[dict[st
     """The rendered blocks in prefix order tools → system → messages, marked cached or not."""
     request = result.request
     checkpoints = {c.path: c for c in result.checkpoints}
-    tokens = block_tokens(request)
+    tokens = block_tokens(request, result.profile.tokenizer)
     roles = {f"messages[{i}]": m.role for i, m in enumerate(request.messages)}
     blocks = []
     for index, block in enumerate(iter_blocks(request)):

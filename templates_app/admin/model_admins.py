@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from gateway.types import effective_ttl
 
 from ..models import ApiKey, Invocation, LabelMove, Template, Version
-from . import editor, pages
+from . import catalog, editor, pages
 
 
 class ReadOnlyMixin:
@@ -67,6 +67,7 @@ class TemplateAdmin(admin.ModelAdmin):
             return self.admin_site.admin_view(wrapped)
 
         return [
+            path("catalog/", page(catalog.catalog_view), name="templates_app_catalog"),
             path(
                 "<path:object_id>/editor/",
                 page(editor.editor_view),

@@ -18,7 +18,7 @@ from jinja2 import nodes
 from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import GatewayError
 from gateway.registry import translate
-from gateway.tokens import ESTIMATE_METHOD
+from gateway.tokens import ESTIMATE_METHOD, estimate_method
 from gateway.types import TTLS, ChatRequest, effective_ttl, prefix_request
 
 from .errors import CachetError
@@ -30,10 +30,12 @@ from .rendering import (
     checkpoint_warnings,
     estimate_static,
     render,
+    unknown_model_warning,
 )
 from .sandbox import NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
 
 UNORDERED_METHODS = ("items", "keys", "values")
+_OWN_WARNINGS = ("not_cacheable", "unknown_model_limits")
 ORDERING_FILTERS = ("dictsort", "sort")
 
 
@@ -87,6 +89,10 @@ def lint(
     except GatewayError as exc:
         errors.append(_issue("unknown_model", "model", str(exc)))
     else:
+        report["token_method"] = estimate_method(profile.tokenizer)
+        errors += list(_model_rules(body.data.get("params", {}), profile))
+        if not profile.known:
+            warnings.append(unknown_model_warning(profile))
         errors += list(_checkpoint_rules(compiled, profile))
         if not compiled.syntax_errors:
             samples = sample_variables or {}
@@ -122,7 +128,8 @@ def _estimate(
             checkpoints, warnings = _exact(
                 compiled, result.request, profile, count_tokens, report
             ) or (checkpoints, warnings)
-    report["warnings"] += [w for w in warnings if w["code"] != "not_cacheable"]
+    # Lint has its own version of these: the not-cacheable errors, the unknown-model warning.
+    report["warnings"] += [w for w in warnings if w["code"] not in _OWN_WARNINGS]
     report["checkpoints"] = [
         {
             "ordinal": c.ordinal,
@@ -155,6 +162,25 @@ def _exact(
     report["token_method"] = f"exact: {profile.provider} count-tokens API"
     checkpoints = checkpoint_results(compiled.body, request, profile, counts)
     return checkpoints, checkpoint_warnings(compiled, checkpoints, profile)
+
+
+def _model_rules(params: dict[str, Any], profile: ModelProfile) -> Iterator[dict[str, Any]]:
+    """A retired model, and request params the model answers with a 400."""
+    if profile.retired is not None:
+        move = f"; move to {profile.successor}" if profile.successor else ""
+        yield _issue(
+            "retired_model",
+            "model",
+            f"{profile.model} was retired on {profile.retired} (the provider no longer "
+            f"serves it){move}",
+        )
+    for name in profile.rejected_params:
+        if params.get(name) is not None:
+            yield _issue(
+                "param_rejected",
+                f"params.{name}",
+                f"{profile.model} rejects {name} (the provider answers 400): remove it",
+            )
 
 
 def _checkpoint_rules(compiled: CompiledBody, profile: ModelProfile) -> Iterator[dict[str, Any]]:

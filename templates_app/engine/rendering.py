@@ -18,8 +18,8 @@ from typing import Any
 from jinja2 import Template, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SecurityError
 
-from gateway.catalog import ModelProfile, get_profile
-from gateway.tokens import ESTIMATE_METHOD, block_tokens
+from gateway.catalog import ModelProfile, close_matches, get_profile
+from gateway.tokens import ESTIMATE_METHOD, block_tokens, estimate_method
 from gateway.types import ChatRequest
 from gateway.wire import compact_json, image_url, parse_data_url
 
@@ -304,7 +304,11 @@ def render(
         checkpoints=checkpoints,
         prefix_variables=compiled.prefix_variables,
         suffix_variables=compiled.suffix_variables,
-        warnings=tuple(checkpoint_warnings(compiled, checkpoints, profile)),
+        warnings=tuple(
+            checkpoint_warnings(compiled, checkpoints, profile)
+            + ([] if profile.known else [unknown_model_warning(profile)])
+        ),
+        token_method=estimate_method(profile.tokenizer),
         variables=context,
     )
 
@@ -334,7 +338,7 @@ def checkpoint_results(
     """
     prints = fingerprints(request, [c.path for c in body.checkpoints])
     if prefix_tokens is None:
-        tokens = block_tokens(request)
+        tokens = block_tokens(request, profile.tokenizer)
         prefix_tokens = [sum(tokens[: c.block_index + 1]) for c in body.checkpoints]
     results = []
     for checkpoint, count in zip(body.checkpoints, prefix_tokens, strict=True):
@@ -396,6 +400,23 @@ def checkpoint_warnings(
 
 def _static_text(ast: nodes.Template) -> str:
     return "".join(node.data for node in ast.find_all(nodes.TemplateData))
+
+
+def unknown_model_warning(profile: ModelProfile) -> dict[str, str]:
+    """The warning for a model the catalog does not list, which gets its provider's defaults."""
+    matches = close_matches(profile.model)
+    return {
+        "code": "unknown_model_limits",
+        "path": "model",
+        "message": (
+            f"{profile.model} is not in the model catalog: its caching limits are unknown, so "
+            f"the conservative defaults of {profile.provider} are used (minimum "
+            f"{profile.min_tokens:,} tokens, {profile.max_checkpoints} checkpoints, TTLs "
+            f"{', '.join(profile.ttls)}) and costs are not computed; add it to a catalog file "
+            "(CACHET_CATALOG_FILE) to lift this"
+            + (f" (close matches: {', '.join(matches)})" if matches else "")
+        ),
+    }
 
 
 def estimate_static(compiled: CompiledBody, profile: ModelProfile) -> tuple[tuple, list[dict]]:

@@ -968,13 +968,21 @@ def test_render_for_openai_gives_chat_completions_without_markers(api, version):
     assert wire["prompt_cache_key"] == data["checkpoints"][-1]["fingerprint"]
 
 
+def test_render_with_an_unknown_sim_model_is_400_unknown_model(api, version):
+    error = assert_error(render(api, model="sim/claude-nonexistent-9"), 400, "unknown_model")
+
+    assert "sim/claude-nonexistent-9" in error["message"]
+
+
 @pytest.mark.parametrize(
     "model", ["anthropic/claude-nonexistent-9", "bedrock/amazon.titan-nothing"]
 )
-def test_render_with_an_unknown_model_is_400_unknown_model(api, version, model):
-    error = assert_error(render(api, model=model), 400, "unknown_model")
+def test_render_with_a_model_the_catalog_does_not_list_warns(api, version, model):
+    response = render(api, model=model)
 
-    assert model in error["message"]
+    assert response.status_code == 200, response.json()
+    [warning] = [w for w in response.json()["warnings"] if w["code"] == "unknown_model_limits"]
+    assert model in warning["message"]
 
 
 def test_render_with_an_unknown_provider_is_400(api, version):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.tokens import ESTIMATE_METHOD
+from gateway.tokens import estimate_method
 from templates_app.engine.lint import lint
 from templates_app.engine.rendering import compile_body
 from tests.factories import DOCUMENT, make_body, make_tool
@@ -32,7 +32,7 @@ def test_clean_body_is_ok_with_estimates_from_the_sample_variables():
     assert report["ok"] is True
     assert report["errors"] == [] and report["warnings"] == []
     assert report["estimated_with"] == "sample variables"
-    assert report["token_method"] == ESTIMATE_METHOD
+    assert report["token_method"] == estimate_method("claude")
     [checkpoint] = report["checkpoints"]
     assert checkpoint["status"] == "will_cache" and checkpoint["tokens"] > 1024
     assert report["prefix_variables"] == ["document"]
@@ -210,3 +210,61 @@ def test_a_failed_exact_count_keeps_the_estimate_and_says_why():
     report = report_for(make_body(), count_tokens=count)
     assert "exact count failed" in report["token_method"]
     assert report["checkpoints"][0]["tokens"] > 1024
+
+
+def test_model_released_tomorrow_is_a_warning_with_the_providers_defaults():
+    report = report_for(make_body(), model="anthropic/claude-opus-6")
+
+    assert report["ok"] is True
+    [warning] = [w for w in report["warnings"] if w["code"] == "unknown_model_limits"]
+    assert "anthropic/claude-opus-6 is not in the model catalog" in warning["message"]
+    assert "minimum 4,096 tokens" in warning["message"]
+    assert "CACHET_CATALOG_FILE" in warning["message"]
+
+
+def test_unknown_model_warning_names_close_matches():
+    report = report_for(make_body(), model="anthropic/claude-sonet-4-5")
+
+    [warning] = [w for w in report["warnings"] if w["code"] == "unknown_model_limits"]
+    assert "close matches: anthropic/claude-sonnet-4-5" in warning["message"]
+
+
+def test_global_bedrock_profile_is_known():
+    report = report_for(make_body(), model="bedrock/global.anthropic.claude-opus-4-6-v1")
+
+    assert "unknown_model_limits" not in codes(report["warnings"])
+    assert report["checkpoints"][0]["min_tokens"] == 4096
+
+
+def test_retired_model_is_an_error_naming_its_date_and_successor():
+    report = report_for(make_body(), model="anthropic/claude-3-7-sonnet-20250219")
+
+    assert report["ok"] is False
+    [error] = [e for e in report["errors"] if e["code"] == "retired_model"]
+    assert "retired on 2026-02-19" in error["message"]
+    assert "move to anthropic/claude-sonnet-4-6" in error["message"]
+
+
+def test_sampling_param_the_model_rejects_is_an_error_not_a_400():
+    body = make_body(model="anthropic/claude-opus-4-8", params={"max_tokens": 256, "top_p": 0.9})
+
+    report = report_for(body)
+
+    [error] = [e for e in report["errors"] if e["code"] == "param_rejected"]
+    assert error["path"] == "params.top_p"
+    assert "anthropic/claude-opus-4-8 rejects top_p" in error["message"]
+
+
+def test_the_same_params_are_fine_on_a_model_that_takes_them():
+    body = make_body(model="anthropic/claude-sonnet-4-6", params={"max_tokens": 256, "top_p": 0.9})
+
+    assert "param_rejected" not in codes(report_for(body)["errors"])
+
+
+def test_new_tokenizer_family_estimates_more_tokens_and_says_so():
+    old = report_for(make_body(), model="anthropic/claude-sonnet-4-6")
+    new = report_for(make_body(), model="anthropic/claude-sonnet-5", samples=SAMPLES)
+
+    assert "x1.3 for the claude-2026 tokenizer family" in new["token_method"]
+    ratio = new["checkpoints"][0]["tokens"] / old["checkpoints"][0]["tokens"]
+    assert 1.29 < ratio < 1.31

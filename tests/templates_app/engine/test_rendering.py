@@ -172,9 +172,17 @@ def test_per_request_variable_in_the_prefix_is_a_warning():
     assert "per_request_prefix_variable" in codes
 
 
-def test_unknown_model_override_is_refused():
+def test_unknown_sim_model_override_is_refused():
     with pytest.raises(UnknownModelError):
-        render(compile_body(make_body()), VALUES, model="anthropic/claude-unknown")
+        render(compile_body(make_body()), VALUES, model="sim/claude-unknown")
+
+
+def test_model_released_tomorrow_renders_with_a_warning():
+    result = render(compile_body(make_body()), VALUES, model="anthropic/claude-opus-6")
+
+    assert result.request.model == "anthropic/claude-opus-6"
+    assert not result.profile.known
+    assert "unknown_model_limits" in [w["code"] for w in result.warnings]
 
 
 def test_cache_key_is_the_last_checkpoint_fingerprint():
