@@ -29,6 +29,7 @@ from .rendering import (
     checkpoint_results,
     checkpoint_warnings,
     estimate_static,
+    rejected_params,
     render,
     unknown_model_warning,
 )
@@ -174,13 +175,8 @@ def _model_rules(params: dict[str, Any], profile: ModelProfile) -> Iterator[dict
             f"{profile.model} was retired on {profile.retired} (the provider no longer "
             f"serves it){move}",
         )
-    for name in profile.rejected_params:
-        if params.get(name) is not None:
-            yield _issue(
-                "param_rejected",
-                f"params.{name}",
-                f"{profile.model} rejects {name} (the provider answers 400): remove it",
-            )
+    for path, message in rejected_params(params, profile):
+        yield _issue("param_rejected", path, message)
 
 
 def _checkpoint_rules(compiled: CompiledBody, profile: ModelProfile) -> Iterator[dict[str, Any]]:

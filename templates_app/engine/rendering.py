@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -295,6 +296,8 @@ def render(
         _assign(data, path, text)
     request = to_request(data, model=profile.model)
     _check_images(request, version)
+    for path, message in rejected_params(request.params, profile):
+        raise RenderError(message, path=path, version=version)
     checkpoints = checkpoint_results(compiled.body, request, profile)
     if checkpoints:
         request = replace(request, cache_key=checkpoints[-1].fingerprint)
@@ -311,6 +314,15 @@ def render(
         token_method=estimate_method(profile.tokenizer),
         variables=context,
     )
+
+
+def rejected_params(params: Mapping[str, Any], profile: ModelProfile) -> list[tuple[str, str]]:
+    """``(path, message)`` for each request param the model answers with a 400."""
+    return [
+        (f"params.{name}", f"{profile.model} rejects {name} (the provider answers 400): remove it")
+        for name in profile.rejected_params
+        if params.get(name) is not None
+    ]
 
 
 def _check_images(request: ChatRequest, version: int | None) -> None:

@@ -209,3 +209,11 @@ def test_whitespace_policy_is_fixed():
     body["messages"][1]["content"] = "{% if true %}\n  yes\n{% endif %}\n{{ question }}\n"
     result = render(compile_body(body), VALUES)
     assert result.request.messages[1].content == "\n  yes\n\nIs it up?\n"
+
+
+def test_a_param_the_override_model_rejects_is_a_render_error_not_a_provider_400():
+    with pytest.raises(RenderError) as caught:
+        render(compile_body(make_body()), VALUES, model="anthropic/claude-opus-4-8")
+
+    assert caught.value.details["path"] == "params.temperature"
+    assert "anthropic/claude-opus-4-8 rejects temperature" in str(caught.value)
