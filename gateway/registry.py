@@ -107,6 +107,15 @@ def get_client(provider: str, config: Mapping[str, Any]) -> ProviderClient:
     return client_class(provider).from_config(config)
 
 
+def unplaced_checkpoints(request: ChatRequest) -> list[tuple[str, str]]:
+    """``(path, why)`` of each checkpoint the provider's wire cannot carry (dropped there)."""
+    module = importlib.import_module(
+        _entry(provider_of(request.model)).translate.rpartition(".")[0]
+    )
+    unplaced = getattr(module, "unplaced_checkpoints", None)
+    return [] if unplaced is None else unplaced(request)
+
+
 def translate(request: ChatRequest) -> dict[str, Any]:
     """The wire request for ``request``, built by its provider's pure translation."""
     return translator(provider_of(request.model))(request)

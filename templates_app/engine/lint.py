@@ -17,7 +17,7 @@ from jinja2 import nodes
 
 from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import GatewayError
-from gateway.registry import translate
+from gateway.registry import translate, unplaced_checkpoints
 from gateway.tokens import ESTIMATE_METHOD, estimate_method
 from gateway.types import TTLS, ChatRequest, effective_ttl, prefix_request
 
@@ -124,6 +124,15 @@ def _estimate(
         except ValueError as exc:
             report["errors"].append(
                 _issue("not_translatable", "body", f"{profile.provider} cannot take it: {exc}")
+            )
+        for path, why in unplaced_checkpoints(result.request):
+            report["warnings"].append(
+                _issue(
+                    "checkpoint_not_placed",
+                    path,
+                    f"{why}: this checkpoint is dropped on the wire, so the prefix it closes is "
+                    "cached only up to an earlier breakpoint or as part of a later one",
+                )
             )
         if count_tokens is not None and checkpoints:
             checkpoints, warnings = _exact(
