@@ -510,7 +510,14 @@ def get_profile(model: str) -> ModelProfile:
         raise UnknownModelError(model, known_models())
     if profile.model == model:
         return profile
-    return replace(profile, model=model, model_id=model.partition("/")[2])
+    model_id = model.partition("/")[2]
+    named = replace(profile, model=model, model_id=model_id)
+    if profile.regional_surcharge != 1 and profile.provider == "bedrock" and is_regional(model_id):
+        # A regional inference profile costs more than a global one on every token kind.
+        source = f"{profile.sources.get('prices', '')}; x{profile.regional_surcharge} regional"
+        prices = profile.prices.times(profile.regional_surcharge)
+        return replace(named, prices=prices, sources={**profile.sources, "prices": source})
+    return named
 
 
 _CATALOG = load_catalog()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -18,6 +19,21 @@ class Cost:
     usd: Decimal
     usd_without_cache: Decimal
     saved_usd: Decimal
+
+
+def mixed_ttl_writes(markers: Sequence[tuple[int, str]], read: int) -> dict[str, int]:
+    """Tokens written per TTL by Anthropic's mixed-TTL rule (docs/providers.md §6.1).
+
+    ``markers`` are the written checkpoints in prefix order as (prefix tokens up to and
+    including it, its TTL); ``read`` (A) is the prefix read from the cache. With B the last
+    1h marker after A and C the last marker: 1h writes are B − A, 5m writes C − B.
+    """
+    after = [(position, ttl) for position, ttl in markers if position > read]
+    if not after:
+        return {"5m": 0, "1h": 0}
+    last = after[-1][0]
+    last_1h = max((position for position, ttl in after if ttl == "1h"), default=read)
+    return {"5m": last - last_1h, "1h": last_1h - read}
 
 
 def cost(usage: Usage, prices: Prices) -> Cost | None:

@@ -30,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 from gateway.anthropic.translate import to_anthropic
 from gateway.base import Wire
 from gateway.catalog import ModelProfile, get_profile
+from gateway.cost import mixed_ttl_writes
 from gateway.errors import BadRequestError
 from gateway.tokens import estimate_tokens
 from gateway.types import TTL_SECONDS, TTLS, ChatRequest, Result, StreamEvent, Usage, effective_ttl
@@ -124,20 +125,20 @@ def _flatten(wire: Mapping[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any
             yield ["messages", choice, index, message["role"]], block
 
 
-def _block_tokens(section: str, content: Mapping[str, Any]) -> int:
+def _block_tokens(section: str, content: Mapping[str, Any], tokenizer: str) -> int:
     if section == "tools":
         schema = compact_json(content.get("input_schema", {}))
         return estimate_tokens(
-            f"{content.get('name', '')}\n{content.get('description', '')}\n{schema}"
+            f"{content.get('name', '')}\n{content.get('description', '')}\n{schema}", tokenizer
         )
     if content.get("type") == "text":
-        return estimate_tokens(content.get("text", ""))
+        return estimate_tokens(content.get("text", ""), tokenizer)
     if content.get("type") == "image":
         return IMAGE_TOKENS
-    return estimate_tokens(compact_json(content))
+    return estimate_tokens(compact_json(content), tokenizer)
 
 
-def _blocks(wire: Mapping[str, Any], model: str) -> list[_Block]:
+def _blocks(wire: Mapping[str, Any], model: str, tokenizer: str = "generic") -> list[_Block]:
     """Every block with its tokens and the store key of the prefix it closes."""
     digest = hashlib.sha256(model.encode())
     blocks = []
@@ -147,7 +148,7 @@ def _blocks(wire: Mapping[str, Any], model: str) -> list[_Block]:
         marker = block.get("cache_control")
         ttl = effective_ttl(marker.get("ttl")) if isinstance(marker, Mapping) else None
         key = KEY_PREFIX + digest.copy().hexdigest()
-        blocks.append(_Block(where[0], _block_tokens(where[0], content), key, ttl))
+        blocks.append(_Block(where[0], _block_tokens(where[0], content, tokenizer), key, ttl))
     return blocks
 
 
@@ -182,13 +183,8 @@ def _plan(
         for i in breakpoints
         if i > read_at and prefix[i] >= profile.min_tokens and (cap is None or prefix[i] <= cap)
     )
-    written = dict.fromkeys(TTLS, 0)
-    start = read
-    for index in writes:
-        # Tokens since the previous entry belong to the segment this breakpoint closes.
-        written[effective_ttl(blocks[index].ttl)] += prefix[index] - start
-        start = prefix[index]
-    return _Plan(tuple(prefix), read, writes, written)
+    markers = [(prefix[index], effective_ttl(blocks[index].ttl)) for index in writes]
+    return _Plan(tuple(prefix), read, writes, mixed_ttl_writes(markers, read))
 
 
 def _last_user_text(wire: Mapping[str, Any]) -> str:
@@ -286,8 +282,9 @@ class SimClient:
                 wire = to_sim(request)
             except ValueError as exc:
                 raise BadRequestError("sim", 400, str(exc)) from exc
-        blocks = _blocks(wire, request.model)
         profile = get_profile(request.model)
+        # Counted as the model's tokenizer family counts (the new Claude one: ~30% more).
+        blocks = _blocks(wire, request.model, profile.tokenizer)
         breakpoints = _breakpoints(blocks, profile)
         plan = _plan(
             blocks, breakpoints, await self._off_loop(self._read, blocks, breakpoints), profile

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from gateway.anthropic.translate import from_anthropic
 from gateway.bedrock.translate import from_converse
 from gateway.catalog import get_profile
-from gateway.cost import cost
+from gateway.cost import cost, mixed_ttl_writes
 from gateway.openai.translate import from_openai
 from gateway.types import Usage
 
@@ -121,5 +125,114 @@ def test_bedrock_cache_details_split_writes_by_ttl():
     }
     usage = from_converse(body).usage
     assert (usage.cache_write_1h_tokens, usage.cache_write_5m_tokens) == (3000, 2000)
-    # 30×3 + 3000×6 + 2000×3.75 + 20×15 = 90 + 18000 + 7500 + 300
-    assert cost(usage, prices).usd == usd("0.02589")
+    # (30×3 + 3000×6 + 2000×3.75 + 20×15) × 1.1 for a regional profile = 25890 × 1.1
+    assert cost(usage, prices).usd == usd("0.028479")
+
+
+# Anthropic's mixed-TTL rule: A = highest position read, B = last 1h marker after A,
+# C = last marker; reads A, 1h writes B − A, 5m writes C − B.
+
+
+def test_mixed_ttls_bill_one_hour_up_to_the_last_1h_marker_and_5m_after_it():
+    markers = [(2000, "1h"), (5000, "1h"), (6000, "5m"), (9000, "5m")]
+
+    assert mixed_ttl_writes(markers, read=0) == {"1h": 5000, "5m": 4000}
+    assert mixed_ttl_writes(markers, read=2000) == {"1h": 3000, "5m": 4000}
+    # Read past every 1h marker: B = A, so all that is written is 5m.
+    assert mixed_ttl_writes(markers, read=5000) == {"1h": 0, "5m": 4000}
+    assert mixed_ttl_writes(markers, read=9000) == {"1h": 0, "5m": 0}
+
+
+def test_single_ttl_calls_write_everything_at_that_ttl():
+    assert mixed_ttl_writes([(1500, "5m"), (4000, "5m")], read=0) == {"1h": 0, "5m": 4000}
+    assert mixed_ttl_writes([(1500, "1h"), (4000, "1h")], read=1500) == {"1h": 2500, "5m": 0}
+    assert mixed_ttl_writes([], read=0) == {"1h": 0, "5m": 0}
+
+
+@given(
+    st.lists(st.integers(1, 100_000), min_size=1, max_size=4, unique=True),
+    st.integers(0, 4),
+    st.integers(0, 4),
+)
+def test_mixed_ttl_parts_add_up_to_the_last_marker_for_any_prefix(positions, ones, read_index):
+    positions = sorted(positions)
+    markers = [(p, "1h" if i < ones else "5m") for i, p in enumerate(positions)]
+    read = ([0] + positions)[min(read_index, len(positions))]
+
+    written = mixed_ttl_writes(markers, read)
+
+    assert written["1h"] >= 0 and written["5m"] >= 0
+    assert read + written["1h"] + written["5m"] == max(positions[-1], read)
+
+
+def test_a_mixed_ttl_call_costs_what_the_rule_gives_by_hand():
+    # Sonnet 4.5: input 3, 5m write 3.75, 1h write 6, read 0.30, output 15 per MTok.
+    # A tools checkpoint at 2,000 (1h, read), a system one at 5,000 (1h), messages at 6,500 (5m).
+    written = mixed_ttl_writes([(2000, "1h"), (5000, "1h"), (6500, "5m")], read=2000)
+    usage = Usage(
+        input_tokens=300,
+        output_tokens=100,
+        cache_read_tokens=2000,
+        cache_write_5m_tokens=written["5m"],
+        cache_write_1h_tokens=written["1h"],
+    )
+    assert written == {"1h": 3000, "5m": 1500}
+    # 300×3 + 2000×0.30 + 3000×6 + 1500×3.75 + 100×15 = 900 + 600 + 18000 + 5625 + 1500
+    priced = cost(usage, SONNET)
+    assert priced.usd == usd("26625") / 10**6
+    # without cache: (300 + 2000 + 3000 + 1500)×3 + 100×15 = 20400 + 1500
+    assert priced.usd_without_cache == usd("21900") / 10**6
+
+
+@pytest.mark.parametrize(
+    ("model", "read_usd"),
+    [
+        ("openai/gpt-4o", "1.25"),  # 0.5x of 2.50
+        ("openai/gpt-4.1", "0.50"),  # 0.25x of 2.00
+        ("openai/gpt-5", "0.125"),  # 0.1x of 1.25
+    ],
+)
+def test_openai_reads_cost_each_models_own_multiplier(model, read_usd):
+    usage = Usage(input_tokens=0, output_tokens=0, cache_read_tokens=1_000_000)
+
+    assert cost(usage, get_profile(model).prices).usd == usd(read_usd)
+
+
+def test_openai_before_5_6_writes_nothing_and_gpt_5_6_writes_at_1_25x():
+    old = from_openai(
+        {
+            "choices": [{"message": {"content": "ok"}, "finish_reason": "stop"}],
+            "usage": {
+                "prompt_tokens": 1000,
+                "completion_tokens": 0,
+                "prompt_tokens_details": {"cached_tokens": 0},
+            },
+        }
+    ).usage
+    assert old.cache_write_tokens == 0
+    assert cost(old, get_profile("openai/gpt-4o").prices).usd == usd("0.0025")
+    write = Usage(input_tokens=0, output_tokens=0, cache_write_5m_tokens=1_000_000)
+    assert cost(write, get_profile("openai/gpt-5.6-terra").prices).usd == usd("2.50")
+
+
+def test_a_regional_bedrock_profile_costs_ten_percent_more_than_global():
+    usage = Usage(input_tokens=1_000_000, output_tokens=0, cache_read_tokens=1_000_000)
+    base = "anthropic.claude-sonnet-4-5-20250929-v1:0"
+
+    regional = cost(usage, get_profile(f"bedrock/us.{base}").prices)
+    global_ = cost(usage, get_profile(f"bedrock/global.{base}").prices)
+
+    assert global_.usd == usd("3.30")  # 3 + 0.30
+    assert regional.usd == usd("3.63")  # (3 + 0.30) x 1.1
+    assert "x1.1 regional" in get_profile(f"bedrock/us.{base}").sources["prices"]
+    # Older models carry no surcharge.
+    older = "anthropic.claude-3-7-sonnet-20250219-v1:0"
+    assert get_profile(f"bedrock/us.{older}").prices == get_profile(f"bedrock/{older}").prices
+
+
+def test_an_unknown_price_gives_no_cost_rather_than_a_wrong_one():
+    prices = get_profile("openai/gpt-5.6-terra").prices  # output price not published
+
+    assert cost(Usage(input_tokens=10, output_tokens=5), prices) is None
+    assert cost(Usage(input_tokens=10, output_tokens=0), prices).usd == usd("0.00002")
+    assert cost(Usage(input_tokens=10, output_tokens=5), get_profile("openai/x").prices) is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import pytest
 from django.urls import reverse
@@ -222,3 +223,39 @@ def test_a_request_id_longer_than_its_column_is_kept_cut(api, template, server):
     assert response.status_code == 200, response.json()
     stored = Invocation.objects.get().request_id
     assert stored == long_id[:200]
+
+
+@pytest.mark.parametrize("server", [pytest.param(BEDROCK, id="bedrock")], indirect=True)
+@pytest.mark.parametrize(
+    "model",
+    [
+        "bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "bedrock/global.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ],
+)
+def test_bedrock_sonnet_4_5_sends_a_one_hour_cache_point(api, template, server, model):
+    provider, running = server
+    running.script(provider.answer(12, 0, 2048))
+
+    response = send(api, model)
+
+    assert response.status_code == 200, response.json()
+    wire = running.requests[0].json()
+    points = [block["cachePoint"] for block in wire["system"] if "cachePoint" in block]
+    assert points == [{"type": "default", "ttl": "1h"}]
+    assert running.requests[0].path.endswith(
+        f"/model/{quote(model.partition('/')[2], safe='')}/converse"
+    )
+
+
+def test_nova_with_a_one_hour_checkpoint_is_refused_at_lint(api, template):
+    response = api.post(
+        reverse("lint", args=["doc-qa"]),
+        {"version": 1, "model": "bedrock/amazon.nova-pro-v1:0"},
+        format="json",
+    )
+
+    errors = response.json()["errors"]
+    [error] = [e for e in errors if e["code"] == "ttl_not_supported"]
+    assert "does not offer a 1h cache TTL (it offers 5m)" in error["message"]
