@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.types import TTLS, CacheControl, ChatRequest, Message, Part, Tool, ToolCall
@@ -269,17 +269,14 @@ def _parse_message(
         _check_tool_calls(message["tool_calls"], f"{path}.tool_calls", check)
     content = message.get("content")
     if isinstance(content, list):
-        if "cache_control" in message:
-            check.fail(
-                f"{path}.cache_control",
-                "put the marker on a content part when content is a list of parts",
-            )
         if not content:
             check.fail(f"{path}.content", "must not be an empty list")
         for part_index, part in enumerate(content):
             _parse_part(
                 part, f"{path}.content[{part_index}]", section, check, fields, blocks, markers
             )
+        if "cache_control" in message and content:
+            _last_part_marker(message, path, section, check, markers)
         return
     if content is None and not (role == "assistant" and message.get("tool_calls")):
         check.fail(f"{path}.content", "is required (a string or a list of parts)")
@@ -295,6 +292,22 @@ def _parse_message(
         marker = _parse_marker(message["cache_control"], f"{path}.cache_control", check)
         if marker is not None:
             markers.append((f"{path}.content", section, marker))
+
+
+def _last_part_marker(
+    message: dict, path: str, section: str, check: Checker, markers: list
+) -> None:
+    """A message-level marker on a list of parts closes its last part (as peers read it)."""
+    last = f"{path}.content[{len(message['content']) - 1}]"
+    if isinstance(message["content"][-1], dict) and "cache_control" in message["content"][-1]:
+        check.fail(
+            f"{path}.cache_control",
+            f"cache_control is given twice (on the message and on its last part, {last})",
+        )
+        return
+    marker = _parse_marker(message["cache_control"], f"{path}.cache_control", check)
+    if marker is not None:
+        markers.append((last, section, marker))
 
 
 def _check_tool_calls(raw: Any, path: str, check: Checker) -> None:
@@ -381,10 +394,16 @@ def _to_message(message: dict[str, Any]) -> Message:
         ToolCall(call["id"], call["function"]["name"], call["function"]["arguments"])
         for call in message.get("tool_calls", ())
     )
+    marker = _marker_of(message)
+    if isinstance(content, list):
+        parts = [_to_part(p) for p in content]
+        if marker is not None:  # a message-level marker closes the last part
+            parts[-1] = replace(parts[-1], cache_control=marker)
+        content, marker = tuple(parts), None
     return Message(
         role=message["role"],
-        content=tuple(_to_part(p) for p in content) if isinstance(content, list) else content,
-        cache_control=_marker_of(message),
+        content=content,
+        cache_control=marker,
         tool_calls=calls,
         tool_call_id=message.get("tool_call_id"),
         name=message.get("name"),

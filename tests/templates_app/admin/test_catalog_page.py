@@ -34,7 +34,7 @@ def test_the_page_lists_every_profile_with_its_sources(staff):
     for profile in active_catalog().profiles:
         assert f'data-model="{profile.model}"' in page
     assert "retired 2026-02-19" in page  # Sonnet 3.7, with its successor
-    assert "docs/providers.md §8.2" in page
+    assert "docs/providers.md §6.2" in page
     assert "default of bedrock/amazon.*" in page  # Nova's fields come from the Nova defaults
 
 

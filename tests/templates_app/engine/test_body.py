@@ -100,7 +100,7 @@ def test_every_problem_is_reported_at_once_with_its_path():
         (
             lambda b: b["messages"][0].update(cache_control={"type": "ephemeral"}),
             "messages[0].cache_control",
-            "content part",
+            "given twice",
         ),
         (
             lambda b: b["messages"][1].update(tool_call_id="x"),
@@ -254,3 +254,42 @@ def test_required_defaults_to_true_without_a_default():
     assert parsed.variables["document"].required is True
     assert parsed.variables["words"].required is False
     assert parsed.variables["words"].default == 20
+
+
+def list_message_with_marker(**part_marker) -> dict:
+    body = make_body()
+    system = body["messages"][0]
+    del system["content"][1]["cache_control"]
+    system["cache_control"] = {"type": "ephemeral", "ttl": "1h"}
+    system["content"][1].update(part_marker)
+    return body
+
+
+def test_a_message_level_marker_on_list_content_closes_its_last_part():
+    parsed = parse_body(list_message_with_marker())
+
+    [checkpoint] = parsed.checkpoints
+    assert (checkpoint.path, checkpoint.ttl) == ("messages[0].content[1]", "1h")
+    request = to_request(parsed.data, model="anthropic/claude-sonnet-4-5")
+    assert request.messages[0].cache_control is None
+    assert request.messages[0].content[1].cache_control.ttl == "1h"
+
+
+def test_it_is_the_same_request_and_fingerprint_as_the_marker_on_the_part():
+    from templates_app.engine.rendering import compile_body, render
+
+    values = {"document": "Doc " * 50, "question": "Q?"}
+    on_message = render(compile_body(list_message_with_marker()), values)
+    on_part = render(compile_body(make_body()), values)
+
+    assert on_message.request == on_part.request
+    assert on_message.checkpoints[0].fingerprint == on_part.checkpoints[0].fingerprint
+
+
+def test_a_marker_on_both_the_message_and_its_last_part_is_refused():
+    with pytest.raises(BodyError) as caught:
+        parse_body(list_message_with_marker(cache_control={"type": "ephemeral"}))
+
+    [issue] = caught.value.details
+    assert issue["path"] == "messages[0].cache_control"
+    assert "given twice" in issue["message"]
