@@ -54,11 +54,13 @@ class Part:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """An assistant tool call; ``arguments`` is the JSON text as authored."""
+    """An assistant tool call; ``arguments`` is the JSON text as authored; a marker on it
+    closes a checkpoint right after this call."""
 
     id: str
     name: str
     arguments: str
+    cache_control: CacheControl | None = None
 
 
 @dataclass(frozen=True, slots=True)

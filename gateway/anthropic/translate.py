@@ -97,7 +97,8 @@ def _image(part: Part) -> dict[str, Any]:
 
 
 def _tool_use(call: ToolCall) -> dict[str, Any]:
-    return {"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input(call)}
+    block = {"type": "tool_use", "id": call.id, "name": call.name, "input": tool_input(call)}
+    return _marked(block, call.cache_control)
 
 
 def _blocks(message: Message) -> list[dict[str, Any]]:

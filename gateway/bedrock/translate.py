@@ -142,7 +142,8 @@ def _blocks(message: Message, path: str) -> list[dict[str, Any]]:
             blocks += _closed(_part(part, f"{path}.content[{index}]"), part.cache_control)
     elif content or (content == "" and not message.tool_calls):
         blocks.append({"text": content})
-    blocks += [_tool_use(call) for call in message.tool_calls]
+    for call in message.tool_calls:
+        blocks += _closed(_tool_use(call), call.cache_control)
     if blocks and message.cache_control is not None:
         blocks.append(cache_point(message.cache_control))
     return blocks

@@ -91,6 +91,11 @@ def unplaced_checkpoints(request: ChatRequest) -> list[tuple[str, str]]:
             why = _unplaceable(message, part)
             if why is not None:
                 unplaced.append((where, why))
+        unplaced += [
+            (f"{path}.tool_calls[{i}]", "OpenAI takes no breakpoint in assistant messages")
+            for i, call in enumerate(message.tool_calls)
+            if call.cache_control is not None
+        ]
     return unplaced
 
 

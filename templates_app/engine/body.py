@@ -25,6 +25,7 @@ BODY_KEYS = ("model", "params", "variables", "tools", "messages")
 ROLES = ("system", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url")
 TOOL_CHOICES = ("auto", "none", "required")
+TOOL_CALL_KEYS = ("id", "type", "function", "cache_control")
 MODEL_RE = re.compile(r"^[a-z][a-z0-9_-]*/[^\s/][^\s]*$")
 TOOL_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -112,8 +113,8 @@ def parse_body(raw: Any) -> Body:
         raise BodyError(check.issues)
     paths = [path for path, _ in blocks]
     checkpoints = tuple(
-        Checkpoint(n, path, section, marker.ttl, paths.index(path))
-        for n, (path, section, marker) in enumerate(markers, start=1)
+        Checkpoint(n, path, section, marker.ttl, paths.index(block[0] if block else path))
+        for n, (path, section, marker, *block) in enumerate(markers, start=1)
     )
     return Body(data, variables, tuple(fields), tuple(blocks), checkpoints)
 
@@ -265,8 +266,9 @@ def _parse_message(
         check.expect(message["name"], str, f"{path}.name", "a string")
     if role == "tool":
         check.expect(message.get("tool_call_id"), str, f"{path}.tool_call_id", "a string")
+    call_markers: list = []
     if role == "assistant" and "tool_calls" in message:
-        _check_tool_calls(message["tool_calls"], f"{path}.tool_calls", check)
+        call_markers = _check_tool_calls(message["tool_calls"], f"{path}.tool_calls", check)
     content = message.get("content")
     if isinstance(content, list):
         if not content:
@@ -277,6 +279,7 @@ def _parse_message(
             )
         if "cache_control" in message and content:
             _last_part_marker(message, path, section, check, markers)
+        _add_call_markers(call_markers, section, blocks, markers)
         return
     if content is None and not (role == "assistant" and message.get("tool_calls")):
         check.fail(f"{path}.content", "is required (a string or a list of parts)")
@@ -292,6 +295,14 @@ def _parse_message(
         marker = _parse_marker(message["cache_control"], f"{path}.cache_control", check)
         if marker is not None:
             markers.append((f"{path}.content", section, marker))
+    _add_call_markers(call_markers, section, blocks, markers)
+
+
+def _add_call_markers(call_markers: list, section: str, blocks: list, markers: list) -> None:
+    """Tool-call checkpoints: each closes after its call, which rides on the message's last
+    block (the message's own blocks were appended just before)."""
+    for path, marker in call_markers:
+        markers.append((path, section, marker, blocks[-1][0]))
 
 
 def _last_part_marker(
@@ -310,13 +321,23 @@ def _last_part_marker(
         markers.append((last, section, marker))
 
 
-def _check_tool_calls(raw: Any, path: str, check: Checker) -> None:
+def _check_tool_calls(raw: Any, path: str, check: Checker) -> list[tuple[str, CacheControl]]:
+    """Check the calls; returns the ``(path, marker)`` of each call carrying a checkpoint."""
+    markers: list[tuple[str, CacheControl]] = []
     if not check.expect(raw, list, path, "a list"):
-        return
+        return markers
     for index, call in enumerate(raw):
         here = f"{path}[{index}]"
         if not check.expect(call, dict, here, "an object"):
             continue
+        for key in call:
+            if key not in TOOL_CALL_KEYS:
+                allowed = ", ".join(TOOL_CALL_KEYS)
+                check.fail(f"{here}.{key}", f"unknown key for a tool call (allowed: {allowed})")
+        if "cache_control" in call:
+            marker = _parse_marker(call["cache_control"], f"{here}.cache_control", check)
+            if marker is not None:
+                markers.append((here, marker))
         check.expect(call.get("id"), str, f"{here}.id", "a string")
         function = call.get("function")
         if call.get("type", "function") != "function":
@@ -333,6 +354,7 @@ def _check_tool_calls(raw: Any, path: str, check: Checker) -> None:
             else:
                 if not isinstance(parsed, dict):
                     check.fail(f"{here}.function.arguments", "must be a JSON object")
+    return markers
 
 
 def _parse_part(
@@ -391,7 +413,9 @@ def _to_part(part: dict[str, Any]) -> Part:
 def _to_message(message: dict[str, Any]) -> Message:
     content = message.get("content")
     calls = tuple(
-        ToolCall(call["id"], call["function"]["name"], call["function"]["arguments"])
+        ToolCall(
+            call["id"], call["function"]["name"], call["function"]["arguments"], _marker_of(call)
+        )
         for call in message.get("tool_calls", ())
     )
     marker = _marker_of(message)

@@ -67,7 +67,13 @@ def _message_header(index: int, message: Message) -> dict[str, Any]:
     if message.tool_call_id is not None:
         header["tool_call_id"] = message.tool_call_id
     if message.tool_calls:
-        header["tool_calls"] = [[c.id, c.name, c.arguments] for c in message.tool_calls]
+        # A call's marker is appended only when there is one: unmarked calls keep the
+        # serialization (and so the fingerprints) they always had.
+        header["tool_calls"] = [
+            [c.id, c.name, c.arguments]
+            + ([c.cache_control.to_dict()] if c.cache_control is not None else [])
+            for c in message.tool_calls
+        ]
     return header
 
 

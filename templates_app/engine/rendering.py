@@ -348,7 +348,10 @@ def checkpoint_results(
     ``prefix_tokens`` (one per checkpoint) replaces the offline estimate when exact
     counts are known.
     """
-    prints = fingerprints(request, [c.path for c in body.checkpoints])
+    # A tool-call checkpoint closes the block its call rides on: its fingerprint is that
+    # block's prefix (the marker itself is in the canonical text of the message).
+    block_paths = [body.blocks[c.block_index][0] for c in body.checkpoints]
+    prints = fingerprints(request, block_paths)
     if prefix_tokens is None:
         tokens = block_tokens(request, profile.tokenizer)
         prefix_tokens = [sum(tokens[: c.block_index + 1]) for c in body.checkpoints]
@@ -371,7 +374,7 @@ def checkpoint_results(
                 path=checkpoint.path,
                 section=checkpoint.section,
                 ttl=checkpoint.ttl,
-                fingerprint=prints[checkpoint.path],
+                fingerprint=prints[block_paths[checkpoint.ordinal - 1]],
                 tokens=count,
                 min_tokens=profile.min_tokens,
                 status=status,
