@@ -48,6 +48,16 @@ def image_url(part: Part) -> str:
     return url
 
 
+def file_source(part: Part) -> tuple[str, str]:
+    """The source of a ``file`` part: its kind (``file_data``, ``url`` or ``file_id``) and
+    its value; raises ValueError when it has none."""
+    data = part.data or {}
+    for kind in ("file_data", "url", "file_id"):
+        if isinstance(data.get(kind), str) and data[kind]:
+            return kind, data[kind]
+    raise ValueError(f"file part has no file_data, url or file_id: {sorted(data)}")
+
+
 def parse_data_url(url: str) -> tuple[str, str] | None:
     """``(media_type, base64 data)`` for a base64 ``data:`` URL, None for any other URL."""
     if not url.startswith("data:"):

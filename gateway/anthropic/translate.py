@@ -23,6 +23,7 @@ from gateway.types import (
 from gateway.wire import (
     DEFAULT_MAX_TOKENS,
     compact_json,
+    file_source,
     image_url,
     parse_data_url,
     plain,
@@ -80,6 +81,8 @@ def _part(part: Part) -> dict[str, Any]:
         block = {"type": "text", "text": part.text or ""}
     elif part.type == "image_url":
         block = _image(part)
+    elif part.type == "file":
+        block = _document(part)
     else:
         # Other parts (document, search_result, ...) are authored {"type": K, K: {fields}}
         # and become the Anthropic block {"type": K, fields...}.
@@ -94,6 +97,26 @@ def _image(part: Part) -> dict[str, Any]:
         return {"type": "image", "source": {"type": "url", "url": url}}
     media_type, data = parsed
     return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def _document(part: Part) -> dict[str, Any]:
+    """An OpenAI-style ``file`` part as a ``document`` block (base64 or URL source)."""
+    kind, value = file_source(part)
+    if kind == "file_id":
+        raise ValueError("Anthropic takes a file's bytes (file_data) or a url, not a file_id")
+    parsed = parse_data_url(value) if kind == "file_data" else None
+    if kind == "file_data" and parsed is None:
+        raise ValueError("file_data must be a base64 data: URL")
+    source: dict[str, Any]
+    if parsed is None:
+        source = {"type": "url", "url": value}
+    else:
+        source = {"type": "base64", "media_type": parsed[0], "data": parsed[1]}
+    block: dict[str, Any] = {"type": "document", "source": source}
+    filename = (part.data or {}).get("filename")
+    if filename:
+        block["title"] = filename
+    return block
 
 
 def _tool_use(call: ToolCall) -> dict[str, Any]:

@@ -11,6 +11,7 @@ closes. Per-model limits (Nova: no tool checkpoints) are lint's job, not transla
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,7 @@ from gateway.types import (
 from gateway.wire import (
     DEFAULT_MAX_TOKENS,
     compact_json,
+    file_source,
     image_url,
     parse_data_url,
     plain,
@@ -44,6 +46,17 @@ _IMAGE_FORMATS = {
     "image/jpg": "jpeg",
     "image/gif": "gif",
     "image/webp": "webp",
+}
+_DOCUMENT_FORMATS = {
+    "application/pdf": "pdf",
+    "text/csv": "csv",
+    "application/msword": "doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.ms-excel": "xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "text/html": "html",
+    "text/plain": "txt",
+    "text/markdown": "md",
 }
 _INFERENCE_PARAMS = (("temperature", "temperature"), ("top_p", "topP"))
 _TOOL_CHOICES = {"auto": "auto", "required": "any"}
@@ -115,7 +128,35 @@ def _part(part: Part, path: str) -> dict[str, Any]:
         return {"text": part.text or ""}
     if part.type == "image_url":
         return _image(part, path)
+    if part.type == "file":
+        return _document(part, path)
     raise ValueError(f"{path}: part type {part.type!r} has no Converse translation")
+
+
+def _document(part: Part, path: str) -> dict[str, Any]:
+    """A ``file`` part as a Converse ``document`` block; Converse needs the bytes."""
+    kind, value = file_source(part)
+    parsed = parse_data_url(value) if kind == "file_data" else None
+    if parsed is None:
+        raise ValueError(f"{path}: Converse needs the document's bytes (file_data: a data: URL)")
+    media_type, data = parsed
+    if media_type not in _DOCUMENT_FORMATS:
+        known = ", ".join(sorted(_DOCUMENT_FORMATS))
+        raise ValueError(f"{path}: document type {media_type!r} is not one of {known}")
+    return {
+        "document": {
+            "format": _DOCUMENT_FORMATS[media_type],
+            "name": _document_name((part.data or {}).get("filename")),
+            "source": {"bytes": data},
+        }
+    }
+
+
+def _document_name(filename: str | None) -> str:
+    # Converse names allow letters, digits, single spaces, hyphens, parentheses, brackets.
+    stem = (filename or "").rsplit(".", 1)[0]
+    name = " ".join(re.sub(r"[^A-Za-z0-9\-()\[\] ]", " ", stem).split())
+    return name or "document"
 
 
 def _image(part: Part, path: str) -> dict[str, Any]:

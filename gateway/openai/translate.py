@@ -122,6 +122,8 @@ def _tool(tool: Tool) -> dict[str, Any]:
 def _part(part: Part, breakpoint: bool = False) -> dict[str, Any]:
     if part.type == "text":
         wire: dict[str, Any] = {"type": "text", "text": part.text or ""}
+    elif part.type == "file" and "url" in (part.data or {}):
+        raise ValueError("OpenAI file parts take file_data or file_id, not a url")
     else:
         wire = {"type": part.type, part.type: plain(part.data)}
     if breakpoint and part.cache_control is not None and part.type in BREAKPOINT_PARTS:

@@ -23,7 +23,8 @@ from .variables import VariableSpec, parse_variables
 
 BODY_KEYS = ("model", "params", "variables", "tools", "messages")
 ROLES = ("system", "user", "assistant", "tool")
-PART_TYPES = ("text", "image_url")
+PART_TYPES = ("text", "image_url", "file")
+FILE_KEYS = ("file_data", "url", "file_id", "filename")  # file_data: a base64 data: URL
 TOOL_CHOICES = ("auto", "none", "required")
 TOOL_CALL_KEYS = ("id", "type", "function", "cache_control")
 MODEL_RE = re.compile(r"^[a-z][a-z0-9_-]*/[^\s/][^\s]*$")
@@ -383,10 +384,28 @@ def _parse_part(
             image.get("url"), str, f"{path}.image_url.url", "a string"
         ):
             fields.append(TextField(f"{path}.image_url.url", path, image["url"]))
+    if kind == "file":
+        _parse_file(part.get("file"), f"{path}.file", path, check, fields)
     if "cache_control" in part:
         marker = _parse_marker(part["cache_control"], f"{path}.cache_control", check)
         if marker is not None:
             markers.append((path, section, marker))
+
+
+def _parse_file(file: Any, path: str, block: str, check: Checker, fields: list) -> None:
+    """An OpenAI-style file part (a PDF, say): exactly one of file_data, url or file_id."""
+    if not check.expect(file, dict, path, 'an object {"file_data": "data:…"} (or url, file_id)'):
+        return
+    for key in file:
+        if key not in FILE_KEYS:
+            check.fail(f"{path}.{key}", f"unknown key for a file (allowed: {', '.join(FILE_KEYS)})")
+    sources = [key for key in ("file_data", "url", "file_id") if key in file]
+    if len(sources) != 1:
+        check.fail(path, "give exactly one of file_data (a base64 data: URL), url or file_id")
+    for key in (*sources, "filename"):
+        is_text = key in file and check.expect(file[key], str, f"{path}.{key}", "a string")
+        if is_text and key in ("file_data", "url"):  # templated, like an image URL
+            fields.append(TextField(f"{path}.{key}", block, file[key]))
 
 
 def _marker_of(raw: dict[str, Any]) -> CacheControl | None:
