@@ -107,13 +107,25 @@ def get_client(provider: str, config: Mapping[str, Any]) -> ProviderClient:
     return client_class(provider).from_config(config)
 
 
+def _translation(request: ChatRequest, name: str) -> Any:
+    """The function ``name`` of the request's provider translation, if it has one."""
+    module = _entry(provider_of(request.model)).translate.rpartition(".")[0]
+    return getattr(importlib.import_module(module), name, None)
+
+
 def unplaced_checkpoints(request: ChatRequest) -> list[tuple[str, str]]:
     """``(path, why)`` of each checkpoint the provider's wire cannot carry (dropped there)."""
-    module = importlib.import_module(
-        _entry(provider_of(request.model)).translate.rpartition(".")[0]
-    )
-    unplaced = getattr(module, "unplaced_checkpoints", None)
+    unplaced = _translation(request, "unplaced_checkpoints")
     return [] if unplaced is None else unplaced(request)
+
+
+def with_diagnostics(
+    request: ChatRequest, wire: Mapping[str, Any], previous_id: str
+) -> dict[str, Any]:
+    """``wire`` asking the provider why it missed against its answer ``previous_id``; as is
+    for a provider without cache diagnostics."""
+    ask = _translation(request, "with_diagnostics")
+    return dict(wire) if ask is None else ask(wire, previous_id)
 
 
 def translate(request: ChatRequest) -> dict[str, Any]:

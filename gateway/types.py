@@ -175,6 +175,19 @@ class Usage:
 
 
 @dataclass(frozen=True, slots=True)
+class CacheDiagnosis:
+    """The provider's own word on a cache miss, against the previous call it was told of.
+
+    ``reason`` is None when the provider found no miss (or has not decided yet); else its
+    coarse reason (``system_changed``, ``previous_message_not_found``, ...).
+    """
+
+    provider: str
+    reason: str | None
+    missed_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Result:
     """A provider's answer, normalized: text, tool calls, why it stopped, usage."""
 
@@ -184,6 +197,8 @@ class Result:
     usage: Usage
     model: str | None = None  # the model id the provider says answered
     request_id: str | None = None
+    response_id: str | None = None  # the answer's own id (``msg_…``), for diagnostics
+    diagnosis: CacheDiagnosis | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from gateway.anthropic.translate import (
+    DIAGNOSTICS_BETA,
     PROVIDER,
     MessageBuilder,
     from_anthropic,
@@ -65,6 +66,11 @@ _ERROR_STATUS = {
     "timeout_error": 504,
     "overloaded_error": 529,
 }
+
+
+def _beta_headers(payload: Mapping[str, Any]) -> dict[str, str] | None:
+    """The beta header a body's fields need: cache diagnostics, when it asks for them."""
+    return {"anthropic-beta": DIAGNOSTICS_BETA} if "diagnostics" in payload else None
 
 
 def _error_details(response: httpx.Response, body: bytes) -> ErrorDetails:
@@ -170,7 +176,7 @@ class AnthropicClient:
     ) -> AsyncIterator[StreamEvent]:
         """Text ``delta`` events, then one ``done``; only the opening request is retried."""
         payload = {**(wire or to_anthropic(request)), "stream": True}
-        response = await self._http.post("/v1/messages", dumps(payload))
+        response = await self._http.post("/v1/messages", dumps(payload), _beta_headers(payload))
         try:
             if not response.headers.get("content-type", "").startswith("text/event-stream"):
                 body = await self._read(response)
@@ -233,7 +239,7 @@ class AnthropicClient:
 
     async def _call(self, path: str, payload: Mapping[str, Any]) -> httpx.Response:
         """POST with retries; the 2xx response with its body read."""
-        response = await self._http.post(path, dumps(payload))
+        response = await self._http.post(path, dumps(payload), _beta_headers(payload))
         await self._read(response)
         return response
 

@@ -12,6 +12,7 @@ from gateway.errors import (
 )
 from gateway.types import (
     CacheControl,
+    CacheDiagnosis,
     ChatRequest,
     Message,
     Part,
@@ -31,6 +32,8 @@ from gateway.wire import (
 )
 
 PROVIDER = "anthropic"
+# Cache diagnostics (beta, Claude API only): docs/providers.md §6.1.
+DIAGNOSTICS_BETA = "cache-diagnosis-2026-04-07"
 
 _TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "any"}
 _SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
@@ -233,7 +236,29 @@ def from_anthropic(body: Any, *, request_id: str | None = None, status: int | No
         usage=_usage(usage, status),
         model=_get(body, "model", str, status),
         request_id=request_id,
+        response_id=_get(body, "id", str, status),
+        diagnosis=_diagnosis(body.get("diagnostics"), status),
     )
+
+
+def with_diagnostics(payload: Mapping[str, Any], previous_message_id: str) -> dict[str, Any]:
+    """``payload`` asking the provider why it missed against ``previous_message_id``."""
+    return {**payload, "diagnostics": {"previous_message_id": previous_message_id}}
+
+
+def _diagnosis(diagnostics: Any, status: int | None) -> CacheDiagnosis | None:
+    """The answer's ``diagnostics``: absent or null means none was asked for or given."""
+    if diagnostics is None:
+        return None
+    if not isinstance(diagnostics, Mapping):
+        raise malformed(status, "'diagnostics' should be an object")
+    reason = diagnostics.get("cache_miss_reason")
+    if reason is None:  # a hit, or not decided yet
+        return CacheDiagnosis(PROVIDER, None)
+    if not isinstance(reason, Mapping) or not isinstance(reason.get("type"), str):
+        raise malformed(status, "'cache_miss_reason' should be an object with a type")
+    missed = _get(reason, "cache_missed_input_tokens", int, status)
+    return CacheDiagnosis(PROVIDER, reason["type"], missed)
 
 
 def _usage(usage: Mapping[str, Any], status: int | None) -> Usage:

@@ -162,3 +162,53 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+# The region of the prompt each provider-reported reason names.
+PROVIDER_REGIONS = {
+    "model_changed": "model",
+    "tools_changed": "tools",
+    "system_changed": "system",
+    "messages_changed": "messages",
+}
+
+
+def with_provider_diagnosis(
+    miss: dict[str, Any] | None,
+    diagnosis: Any,
+    sections: dict[str, str],
+) -> dict[str, Any] | None:
+    """``miss`` with the provider's own reason merged in, and whether the two agree.
+
+    ``diagnosis`` is a ``gateway.types.CacheDiagnosis`` (or None: nothing is added);
+    ``sections`` maps each block path to its region (tools, system, messages). Cachet
+    says which checkpoint, block and variable; the provider only names a region. When
+    Cachet saw an identical prefix and the provider reports a change, or they name
+    different regions, the explanation says they disagree: that is a finding in itself.
+    """
+    if diagnosis is None or diagnosis.reason is None or miss is None:
+        return miss
+    reason, name = diagnosis.reason, diagnosis.provider.capitalize()
+    region = PROVIDER_REGIONS.get(reason)
+    ours = sections.get(miss.get("block") or "") if miss["reason"] == "prefix_changed" else None
+    identical = miss["reason"] in ("provider_miss", "ttl_expired")
+    if region is not None and identical:
+        agrees, note = (
+            False,
+            (
+                f"Cachet's prefix was identical to the previous call's, but {name} reports "
+                f"{reason}: they disagree (a change Cachet does not see, such as a tool_choice, "
+                "thinking or server-tool setting, or the provider's own routing)"
+            ),
+        )
+    elif region is not None and ours is not None and region != "model" and ours != region:
+        agrees, note = (
+            False,
+            (f"Cachet found the first change in {ours}, {name} reports {reason}: they disagree"),
+        )
+    elif region is not None:
+        agrees, note = True, f"{name} reports {reason} too"
+    else:
+        agrees, note = None, f"{name} reports {reason}"
+    provider = {"reason": reason, "missed_tokens": diagnosis.missed_tokens, "agrees": agrees}
+    return {**miss, "provider": provider, "message": f"{miss['message']}; {note}"}

@@ -22,6 +22,7 @@ from ..engine.errors import CachetError
 from ..models import Invocation
 from ..services import Rendered, version_render
 from .clients import client_for
+from .diagnostics import diagnosed_wire, remember
 from .recording import SendCall, SendRecord
 from .target import send_target
 
@@ -54,7 +55,7 @@ async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation,
     send = SendRecord(call, rendered, stream=False)
     try:
         client = await client_for(rendered.result.request.provider)
-        result = await client.send(rendered.result.request, rendered.wire)
+        result = await client.send(rendered.result.request, await diagnosed_wire(rendered))
     except GatewayError as error:
         raise SendError(error, await send.record(error=error)) from None
     except asyncio.CancelledError:
@@ -62,6 +63,7 @@ async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation,
         # provider worked: the call may still be billed, so it is recorded all the same.
         await asyncio.shield(send.record())
         raise
+    await remember(rendered, result)
     return await send.record(result=result), rendered, result
 
 
@@ -87,13 +89,15 @@ async def template_stream(call: SendCall, rendered: Rendered) -> AsyncIterator[b
 
 async def _events(send: SendRecord, client: Any) -> AsyncIterator[bytes]:
     finished = False
-    request, wire = send.rendered.result.request, send.rendered.wire
+    request = send.rendered.result.request
     try:
+        wire = await diagnosed_wire(send.rendered)
         async for event in client.stream(request, wire):
             if event.type == "delta":
                 send.texts.append(event.text)
                 yield sse("delta", {"text": event.text})
             elif event.type == "done" and event.result is not None:
+                await remember(send.rendered, event.result)
                 invocation = await send.record(result=event.result)
                 finished = True
                 yield sse("done", send_payload(invocation, send.rendered, event.result))

@@ -16,11 +16,11 @@ from django.utils import timezone
 
 from gateway.cost import cost
 from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
-from gateway.types import ChatRequest, Result, Usage
+from gateway.types import ChatRequest, Result, Usage, iter_blocks
 from gateway.wire import compact_json
 
 from ..engine.canonical import block_text, iter_block_texts
-from ..engine.misses import Call, explain, needs_explaining
+from ..engine.misses import Call, explain, needs_explaining, with_provider_diagnosis
 from ..engine.rendering import render
 from ..models import ApiKey, Invocation
 from ..selectors import version_compiled
@@ -228,6 +228,11 @@ class SendRecord:
         if needs_history(invocation):
             pending = writer.pending(template_id=invocation.template_id, model=invocation.model)
             await run_db(invocation_explain, invocation, self.rendered, pending=pending)
+            if result is not None and result.diagnosis is not None:
+                sections = {b.path: b.section for b in iter_blocks(self.rendered.result.request)}
+                invocation.miss = with_provider_diagnosis(
+                    invocation.miss, result.diagnosis, sections
+                )
         if writer.inline:
             await run_db(invocation.save, force_insert=True)
         else:

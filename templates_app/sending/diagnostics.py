@@ -1,0 +1,52 @@
+"""Provider cache diagnostics: tell the provider which earlier answer this call follows.
+
+For a model whose profile has ``diagnostics`` (the Claude API), the answer id of the
+last successful call of the same template, label, model and checkpoint chain (the
+paths of its checkpoints) is kept in
+Django's cache (Redis when configured, so every process sees it) and sent with the next
+call; the provider then says why it missed, and ``recording`` merges that into Cachet's
+own explanation. No database query is added to the send path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.cache import cache
+
+from gateway.registry import with_diagnostics
+from gateway.types import Result
+
+from ..services import Rendered
+
+KEY_PREFIX = "cachet:previous-answer:"
+REMEMBER_SECONDS = 24 * 3600  # longer than any cache TTL: an older answer explains nothing
+
+
+def chain_key(rendered: Rendered) -> str | None:
+    """The cache key of ``rendered``'s checkpoint chain, or None when it has none."""
+    checkpoints = rendered.result.checkpoints
+    if not checkpoints or not rendered.result.profile.diagnostics:
+        return None
+    # The chain is where the checkpoints sit, not what they hold: a changed prefix is the
+    # very call whose miss the provider should explain.
+    chain = hashlib.sha256(",".join(c.path for c in checkpoints).encode()).hexdigest()[:16]
+    template, model = rendered.version.template_id, rendered.result.request.model
+    return f"{KEY_PREFIX}{template}:{rendered.label}:{model}:{chain}"
+
+
+async def diagnosed_wire(rendered: Rendered) -> dict[str, Any]:
+    """The wire body of ``rendered``, asking for diagnostics when an earlier answer is known."""
+    key = chain_key(rendered)
+    previous = await cache.aget(key) if key is not None else None
+    if previous is None:
+        return rendered.wire
+    return with_diagnostics(rendered.result.request, rendered.wire, previous)
+
+
+async def remember(rendered: Rendered, result: Result) -> None:
+    """Keep ``result``'s answer id as the one the chain's next call follows."""
+    key = chain_key(rendered)
+    if key is not None and result.response_id:
+        await cache.aset(key, result.response_id, REMEMBER_SECONDS)
