@@ -15,8 +15,9 @@ import struct
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
+from tests.fakes.caching import PrefixCache
 from tests.fakes.server import Recorded, Reply
 
 REQUEST_ID = "5f3c8a2e-7b1d-4c9e-9a60-2d4b1e8f0c11"
@@ -202,3 +203,58 @@ def signature_is_valid(
     auth = SigV4Auth(Credentials(access_key, secret_key), "bedrock", region)
     canonical = auth.canonical_request(request)
     return auth.signature(auth.string_to_sign(request, canonical), request) == parts["signature"]
+
+
+_TTL_ORDER = ("5m", "1h")
+
+
+def cache_blocks(model_id: str, body: Mapping[str, Any]) -> list[tuple[Any, str | None]]:
+    """The request's blocks in Bedrock's prefix order (toolConfig, system, messages), each
+    with the TTL of the cachePoint after it; raises ValueError where Bedrock answers 400."""
+    elements = [*body.get("toolConfig", {}).get("tools", []), *body.get("system", [])]
+    for message in body.get("messages", []):
+        for block in message["content"]:
+            result = block.get("toolResult") if isinstance(block, Mapping) else None
+            if result and any("cachePoint" in inner for inner in result.get("content", [])):
+                raise ValueError("a cachePoint is not a valid ToolResultContentBlock member")
+            elements.append(block)
+    blocks: list[tuple[Any, str | None]] = []
+    longest = None
+    for element in elements:
+        point = element.get("cachePoint")
+        if point is None:
+            blocks.append((element, None))
+            continue
+        ttl = point.get("ttl", "5m")
+        if ttl not in _TTL_ORDER:
+            raise ValueError(f"cachePoint.ttl {ttl!r} is not one of 5m, 1h")
+        if ttl == "1h" and "anthropic." not in model_id:
+            raise ValueError("Extended TTL prompt caching is only supported for Anthropic models")
+        if longest is not None and _TTL_ORDER.index(ttl) > _TTL_ORDER.index(longest):
+            raise ValueError(f"a {ttl} cachePoint may not follow a {longest} one")
+        longest = ttl if longest is None else min(longest, ttl, key=_TTL_ORDER.index)
+        if not blocks:
+            raise ValueError("a cachePoint must follow a content block")
+        blocks[-1] = (blocks[-1][0], ttl)
+    return blocks
+
+
+class CachingConverse:
+    """A ``FakeServer`` responder for Converse that checks cachePoints as Bedrock does and
+    answers with the reads and per-TTL writes of a real prefix cache."""
+
+    def __init__(self, min_tokens: int = 1024) -> None:
+        self.cache = PrefixCache(min_tokens)
+
+    def __call__(self, recorded: Recorded) -> Reply:
+        model_id = unquote(recorded.path.split("/")[2])
+        try:
+            blocks = cache_blocks(model_id, recorded.json())
+        except ValueError as exc:
+            return error_reply(400, "ValidationException", str(exc))
+        read, written, total = self.cache.use(blocks)
+        uncached = total - read - written["5m"] - written["1h"]
+        token_usage = usage(
+            uncached, 5, cache_read=read, write_5m=written["5m"], write_1h=written["1h"]
+        )
+        return converse_reply(converse_body("ok", token_usage=token_usage))

@@ -10,10 +10,12 @@ and vLLM without ``--enable-prompt-tokens-details``, answer. Recorded samples li
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.server import Reply
+from tests.fakes.caching import PrefixCache
+from tests.fakes.server import Recorded, Reply
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers" / "openai"
 MODEL = "gpt-4o-2024-08-06"
@@ -142,3 +144,44 @@ def error_reply(
     error = {"message": message, "type": type, "param": None, "code": code}
     headers = {"x-request-id": REQUEST_ID, **(headers or {})}
     return Reply.json(status, {"error": error}, headers=headers)
+
+
+def cache_blocks(body: Mapping[str, Any]) -> list[tuple[Any, str | None]]:
+    """The request's content in prefix order, each part with "30m" when it carries an explicit
+    breakpoint; raises ValueError where OpenAI answers 400."""
+    explicit = (body.get("prompt_cache_options") or {}).get("mode") == "explicit"
+    blocks: list[tuple[Any, str | None]] = [(tool, None) for tool in body.get("tools", [])]
+    for message in body["messages"]:
+        content = message.get("content")
+        parts = content if isinstance(content, list) else [content]
+        for part in parts:
+            marked = isinstance(part, Mapping) and "prompt_cache_breakpoint" in part
+            if marked and message["role"] not in ("system", "developer", "user"):
+                raise ValueError(f"prompt_cache_breakpoint is not allowed in {message['role']}")
+            blocks.append((part, "30m" if marked and explicit else None))
+        if message.get("tool_calls"):
+            blocks.append((message["tool_calls"], None))
+    if sum(1 for _, ttl in blocks if ttl) > 4:
+        raise ValueError("at most 4 prompt_cache_breakpoint blocks may be given")
+    return blocks
+
+
+class CachingCompletions:
+    """A ``FakeServer`` responder for Chat Completions in explicit mode: it writes at each
+    breakpoint and reads a known prefix, reporting ``cache_write_tokens`` and
+    ``cached_tokens`` inside an inclusive ``prompt_tokens``. Without explicit mode it
+    caches nothing it bills (automatic caching writes nothing)."""
+
+    def __init__(self, min_tokens: int = 1024) -> None:
+        self.cache = PrefixCache(min_tokens)
+
+    def __call__(self, recorded: Recorded) -> Reply:
+        try:
+            blocks = cache_blocks(recorded.json())
+        except ValueError as exc:
+            return error_reply(400, str(exc))
+        read, written, total = self.cache.use(
+            [(block, "5m" if ttl else None) for block, ttl in blocks]
+        )
+        body = usage(total, 0, cached_tokens=read, cache_write_tokens=written["5m"])
+        return completion_reply(usage_body=body)

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -62,9 +63,13 @@ class _QuietServer(ThreadingHTTPServer):
 class FakeServer:
     """Start with ``with FakeServer() as server:``; ``server.url`` is its base URL."""
 
-    def __init__(self, default: Reply | None = None) -> None:
+    def __init__(
+        self, default: Reply | None = None, responder: Callable[[Recorded], Reply] | None = None
+    ) -> None:
         self.replies: deque[Reply] = deque()
         self.default = default or Reply(status=500, body=b"no reply scripted")
+        # Answers computed from each request (a fake that caches), once the script is used up.
+        self.responder = responder
         self.requests: list[Recorded] = []
         self._lock = threading.Lock()
         self._server = _QuietServer(("127.0.0.1", 0), self._handler())
@@ -86,7 +91,9 @@ class FakeServer:
     def _next(self, recorded: Recorded) -> Reply:
         with self._lock:
             self.requests.append(recorded)
-            return self.replies.popleft() if self.replies else self.default
+            if self.replies:
+                return self.replies.popleft()
+        return self.responder(recorded) if self.responder else self.default
 
     def __enter__(self) -> FakeServer:
         self._thread.start()
