@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.server import Reply
+from tests.fakes.caching import PrefixCache
+from tests.fakes.server import Recorded, Reply
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers" / "anthropic"
 REQUEST_ID = "req_011CSHoEeqs5C35K2UUqR7Fy"
@@ -148,3 +149,50 @@ def text_events(
         },
         {"type": "message_stop"},
     ]
+
+
+def cache_blocks(body: Mapping[str, Any]) -> list[tuple[Any, str | None]]:
+    """The Messages body's blocks in prefix order (tools, system, messages), each with the
+    TTL of its ``cache_control``; raises ValueError where the API answers 400."""
+    system = body.get("system", [])
+    blocks = [*body.get("tools", []), *([{"text": system}] if isinstance(system, str) else system)]
+    for message in body["messages"]:
+        content = message["content"]
+        blocks += [{"text": content}] if isinstance(content, str) else content
+    marked = [
+        (
+            block,
+            (block.get("cache_control") or {}).get("ttl", "5m")
+            if "cache_control" in block
+            else None,
+        )
+        for block in blocks
+    ]
+    ttls = [ttl for _, ttl in marked if ttl]
+    if len(ttls) > 4:
+        raise ValueError(
+            f"A maximum of 4 blocks with cache_control may be provided. Found {len(ttls)}."
+        )
+    if "5m" in ttls and "1h" in ttls[ttls.index("5m") :]:
+        raise ValueError("a ttl='1h' cache_control block must not come after a ttl='5m' one")
+    return [
+        ({k: v for k, v in block.items() if k != "cache_control"}, ttl) for block, ttl in marked
+    ]
+
+
+class CachingMessages:
+    """A ``FakeServer`` responder for the Messages API with a real prefix cache: reads up to
+    the highest known prefix, writes split by the mixed-TTL rule into ``cache_creation``."""
+
+    def __init__(self, min_tokens: int = 1024) -> None:
+        self.cache = PrefixCache(min_tokens)
+
+    def __call__(self, recorded: Recorded) -> Reply:
+        try:
+            blocks = cache_blocks(recorded.json())
+        except ValueError as exc:
+            return error_reply(400, "invalid_request_error", str(exc))
+        read, written, total = self.cache.use(blocks)
+        uncached = total - read - written["5m"] - written["1h"]
+        body = usage(uncached, 5, read=read, write_5m=written["5m"], write_1h=written["1h"])
+        return reply(message_response("ok", body))

@@ -119,7 +119,8 @@ def test_text_response_is_normalized():
     assert result.tool_calls == ()
     assert result.stop_reason == "stop"
     assert result.model == "gpt-4o-2024-08-06"
-    assert result.usage == Usage(2006, 14, 0, 0, None, raw=body["usage"])  # no writes before GPT-5.6
+    # No writes before GPT-5.6: 0, not unknown.
+    assert result.usage == Usage(2006, 14, 0, 0, None, raw=body["usage"])
 
 
 def test_cached_tokens_are_not_counted_as_input():

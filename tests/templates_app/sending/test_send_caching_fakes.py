@@ -12,8 +12,10 @@ from django.urls import reverse
 from gateway.cost import mixed_ttl_writes
 from templates_app.sending import clients
 from tests.factories import DOCUMENT, make_body, make_template, make_version
+from tests.fakes import anthropic as fake_anthropic
 from tests.fakes import bedrock as fake_bedrock
 from tests.fakes import openai as fake_openai
+from tests.fakes.caching import tokens_of
 from tests.fakes.server import FakeServer
 
 pytestmark = pytest.mark.django_db
@@ -162,3 +164,70 @@ def test_a_mixed_ttl_call_through_the_simulator_is_billed_by_the_rule(api):
         + one["usage"]["output_tokens"] * prices["out"]
     ) / Decimal(10**6)
     assert Decimal(str(one["cost"]["usd"])) == pytest.approx(by_hand, abs=Decimal("1e-12"))
+
+
+def test_a_mixed_ttl_anthropic_call_is_billed_by_the_rule_on_the_wire(api, settings):
+    body = make_body(model="anthropic/claude-sonnet-4-5")  # 1h after the document
+    body["messages"].insert(1, {**EXAMPLES, "content": EXAMPLES["content"] * 3})  # then 5m
+    slug = template_with(body)
+    responder = fake_anthropic.CachingMessages()
+    with serve(settings, responder, ANTHROPIC_API_KEY="sk-ant-test") as server:
+        settings.GATEWAY = {**settings.GATEWAY, "ANTHROPIC_BASE_URL": server.url}
+        clients.forget_clients()
+        one = send(api, slug).json()
+        # Only the question, after both checkpoints, changes: both prefixes are read.
+        two = send(api, slug, variables={**VALUES, "question": "Latency?"}).json()
+
+    wire = server.requests[0].json()
+    assert wire["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert wire["messages"][0]["content"][-1]["cache_control"] == {"type": "ephemeral"}
+    usage = one["usage"]
+    assert usage["cache_write_1h_tokens"] > 0 and usage["cache_write_5m_tokens"] > 0
+    # Sonnet 4.5 per MTok: input 3, 1h write 6, 5m write 3.75, read 0.30, output 15.
+    by_hand = (
+        usage["input_tokens"] * 3
+        + usage["cache_write_1h_tokens"] * 6
+        + usage["cache_write_5m_tokens"] * Decimal("3.75")
+        + usage["output_tokens"] * 15
+    ) / Decimal(10**6)
+    assert Decimal(str(one["cost"]["usd"])) == pytest.approx(by_hand, abs=Decimal("1e-12"))
+    assert two["usage"]["cache_read_tokens"] == (
+        usage["cache_write_1h_tokens"] + usage["cache_write_5m_tokens"]
+    )
+    assert two["usage"]["cache_write_tokens"] == 0
+
+
+def test_the_anthropic_fake_splits_writes_by_the_rule():
+    cache_fake = fake_anthropic.CachingMessages(min_tokens=1)
+    big = "x" * 4000
+    body = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": big,
+                        "cache_control": {"type": "ephemeral", "ttl": "1h"},
+                    },
+                    {
+                        "type": "text",
+                        "text": big,
+                        "cache_control": {"type": "ephemeral", "ttl": "1h"},
+                    },
+                    {"type": "text", "text": big, "cache_control": {"type": "ephemeral"}},
+                ],
+            }
+        ]
+    }
+    blocks = fake_anthropic.cache_blocks(body)
+    positions = []
+    total = 0
+    for block, _ in blocks:
+        total += tokens_of(block)
+        positions.append(total)
+
+    read, written, _ = cache_fake.cache.use(blocks)
+
+    assert read == 0
+    assert written == {"1h": positions[1], "5m": positions[2] - positions[1]}
