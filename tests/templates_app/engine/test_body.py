@@ -293,3 +293,18 @@ def test_a_marker_on_both_the_message_and_its_last_part_is_refused():
     [issue] = caught.value.details
     assert issue["path"] == "messages[0].cache_control"
     assert "given twice" in issue["message"]
+
+
+def test_an_empty_ttl_is_refused_and_a_null_one_never_reaches_the_wire():
+    from gateway.bedrock.translate import to_converse
+
+    empty = make_body()
+    empty["messages"][0]["content"][1]["cache_control"]["ttl"] = ""
+    with pytest.raises(BodyError, match="ttl: must be"):
+        parse_body(empty)
+
+    null = make_body(model="bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0")
+    null["messages"][0]["content"][1]["cache_control"]["ttl"] = None
+    parsed = parse_body(null)
+    request = to_request(parsed.data, model=null["model"])
+    assert to_converse(request)["system"][-1] == {"cachePoint": {"type": "default"}}
