@@ -159,6 +159,12 @@ def rewrite_estimate(
     previous cached checkpoint; for the first one that is its whole prefix. ``impact`` is
     ``diff_bodies``' checkpoints, ``lint_checkpoints`` the new version's lint estimates.
     """
+    if prices is not None and None in (
+        prices.cache_write_5m,
+        prices.cache_write_1h,
+        prices.cache_read,
+    ):
+        prices = None  # a model whose cache prices are unknown: no estimate, not a wrong one
     tokens = {c["ordinal"]: c for c in lint_checkpoints}
     changed = {c["ordinal"] for c in impact if c["prefix_changed"]}
     entries = max(entries, 1)

@@ -71,3 +71,19 @@ def test_params_diff_is_shown_without_touching_prefixes():
     result = diff(make_body(), new)
     assert '"max_tokens": 999' in result["params"]
     assert result["checkpoints"][0]["prefix_changed"] is False
+
+
+def test_a_model_with_unknown_cache_prices_gets_no_rewrite_estimate_rather_than_a_wrong_one():
+    from gateway.catalog import get_profile
+    from templates_app.engine.diffing import rewrite_estimate
+
+    checkpoint = {"ordinal": 1, "status": "will_cache", "tokens": 5000, "ttl": "1h"}
+    estimate = rewrite_estimate(
+        impact=[{"ordinal": 1, "prefix_changed": True}],
+        lint_checkpoints=[checkpoint],
+        prices=get_profile("anthropic/claude-opus-6").prices,  # not in the catalog
+        entries=3,
+    )
+
+    assert estimate["priced"] is False
+    assert estimate["rows"] == [] and estimate["total_usd"] == 0
