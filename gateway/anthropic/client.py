@@ -19,6 +19,7 @@ from gateway.anthropic.translate import (
     malformed,
     to_anthropic,
     to_count_tokens,
+    write_ttl,
 )
 from gateway.base import Wire
 from gateway.errors import (
@@ -162,7 +163,10 @@ class AnthropicClient:
         response = await self._call("/v1/messages", wire or to_anthropic(request))
         request_id = response.headers.get("request-id")
         return from_anthropic(
-            self._json(response), request_id=request_id, status=response.status_code
+            self._json(response),
+            request_id=request_id,
+            status=response.status_code,
+            write_ttl=write_ttl(request),
         )
 
     async def count_tokens(self, request: ChatRequest) -> int:
@@ -183,7 +187,7 @@ class AnthropicClient:
                 raise malformed(
                     response.status_code, self._redact(f"not a stream: {excerpt(body)}")
                 )
-            async for event in self._stream_events(response):
+            async for event in self._stream_events(response, write_ttl(request)):
                 yield event
         finally:
             await response.aclose()
@@ -192,7 +196,9 @@ class AnthropicClient:
         """Close the pooled connections."""
         await self._http.aclose()
 
-    async def _stream_events(self, response: httpx.Response) -> AsyncIterator[StreamEvent]:
+    async def _stream_events(
+        self, response: httpx.Response, ttl: str
+    ) -> AsyncIterator[StreamEvent]:
         builder = MessageBuilder()
         request_id = response.headers.get("request-id")
         async with contextlib.aclosing(self._events(response)) as events:
@@ -213,7 +219,8 @@ class AnthropicClient:
             body = builder.body()
         except ValueError as exc:
             raise malformed(200, "a tool input in the stream is not JSON") from exc
-        yield StreamEvent("done", result=from_anthropic(body, request_id=request_id))
+        result = from_anthropic(body, request_id=request_id, write_ttl=ttl)
+        yield StreamEvent("done", result=result)
 
     async def _events(self, response: httpx.Response) -> AsyncGenerator[tuple[str, Any], None]:
         """``(type, decoded data)`` per SSE event, pings dropped; transport errors mapped."""

@@ -11,6 +11,7 @@ from gateway.errors import (
     MalformedResponseError,
 )
 from gateway.types import (
+    DEFAULT_TTL,
     CacheControl,
     CacheDiagnosis,
     ChatRequest,
@@ -20,6 +21,7 @@ from gateway.types import (
     Tool,
     ToolCall,
     Usage,
+    iter_blocks,
 )
 from gateway.wire import (
     DEFAULT_MAX_TOKENS,
@@ -202,8 +204,15 @@ def _options(params: Mapping[str, Any]) -> dict[str, Any]:
     return options
 
 
-def from_anthropic(body: Any, *, request_id: str | None = None, status: int | None = 200) -> Result:
-    """The normalized result of a Messages response body.
+def from_anthropic(
+    body: Any,
+    *,
+    request_id: str | None = None,
+    status: int | None = 200,
+    write_ttl: str = DEFAULT_TTL,
+) -> Result:
+    """The normalized result of a Messages response body; ``write_ttl`` (see ``write_ttl``)
+    is what writes count as when the usage has no per-TTL breakdown.
 
     Raises ``MalformedResponseError`` (carrying ``status``, the HTTP status it came
     with) when ``body`` is not a Messages response. Unknown block types are skipped.
@@ -233,7 +242,7 @@ def from_anthropic(body: Any, *, request_id: str | None = None, status: int | No
         text="".join(texts),
         tool_calls=tuple(calls),
         stop_reason=_get(body, "stop_reason", str, status),
-        usage=_usage(usage, status),
+        usage=_usage(usage, status, write_ttl),
         model=_get(body, "model", str, status),
         request_id=request_id,
         response_id=_get(body, "id", str, status),
@@ -261,12 +270,21 @@ def _diagnosis(diagnostics: Any, status: int | None) -> CacheDiagnosis | None:
     return CacheDiagnosis(PROVIDER, reason["type"], missed)
 
 
-def _usage(usage: Mapping[str, Any], status: int | None) -> Usage:
+def write_ttl(request: ChatRequest) -> str:
+    """The TTL every write of ``request`` has when all its markers share one (else 5m)."""
+    markers = [b.cache_control for b in iter_blocks(request) if b.cache_control is not None]
+    markers += [c.cache_control for m in request.messages for c in m.tool_calls if c.cache_control]
+    ttls = {marker.effective_ttl for marker in markers}
+    return ttls.pop() if len(ttls) == 1 else DEFAULT_TTL
+
+
+def _usage(usage: Mapping[str, Any], status: int | None, ttl: str = DEFAULT_TTL) -> Usage:
     """Normalized usage; a field the body lacks stays None (unknown, not 0).
 
     ``cache_creation_input_tokens`` is the authoritative write total; the
     ``cache_creation`` breakdown only says how much of it was written for 1h. Without
-    a breakdown every write counts as 5m, the default TTL.
+    a breakdown (legacy usage) every write counts at ``ttl``: the request's one TTL when
+    all its markers share it, else the default.
     """
     counts = {key: _get(usage, key, int, status) for key in _USAGE_COUNTS}
     written = counts["cache_creation_input_tokens"]
@@ -275,7 +293,9 @@ def _usage(usage: Mapping[str, Any], status: int | None) -> Usage:
     if breakdown is not None:
         five_minutes = _get(breakdown, "ephemeral_5m_input_tokens", int, status) or 0
         one_hour = _get(breakdown, "ephemeral_1h_input_tokens", int, status) or 0
-    if written is not None and (five_minutes or 0) + (one_hour or 0) != written:
+    if breakdown is None and written is not None and ttl == "1h":
+        five_minutes, one_hour = 0, written
+    elif written is not None and (five_minutes or 0) + (one_hour or 0) != written:
         one_hour = min(one_hour or 0, written)
         five_minutes = written - one_hour
     return Usage(
