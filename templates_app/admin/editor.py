@@ -131,7 +131,7 @@ def starter_body(template: Template) -> dict[str, Any]:
 
 def model_groups(selected: str) -> list[dict[str, Any]]:
     """Catalog models grouped by provider for the model switcher; ``selected`` always listed."""
-    models = [p.model for p in all_profiles() if not p.model.endswith("/*")]
+    models = [p.model for p in all_profiles() if p.known and p.retired is None]
     groups = [
         {"label": PROVIDER_NAMES.get(provider, provider), "models": list(names)}
         for provider, names in groupby(models, key=lambda m: m.partition("/")[0])

@@ -100,8 +100,11 @@ def test_editor_starts_from_the_latest_body_with_the_model_list(staff, template)
     assert json.loads(config(response)["body"]) == make_body(params={"max_tokens": 999})
     assert config(response)["baseVersion"] == 2
     page = parse(response)
-    catalog = {p.model for p in all_profiles() if not p.model.endswith("/*")}
+    catalog = {p.model for p in all_profiles() if p.known and p.retired is None}
     assert {value for value, _ in page.options} == catalog
+    # Neither a provider's defaults nor a retired model is offered.
+    assert not [value for value, _ in page.options if "*" in value]
+    assert "anthropic/claude-3-7-sonnet-20250219" not in catalog
     assert [value for value, selected in page.options if selected] == ["sim/claude-sonnet-4-5"]
 
 
