@@ -11,6 +11,7 @@ own explanation. No database query is added to the send path.
 from __future__ import annotations
 
 import hashlib
+import logging
 from typing import Any
 
 from django.core.cache import cache
@@ -19,6 +20,8 @@ from gateway.registry import with_diagnostics
 from gateway.types import Result
 
 from ..services import Rendered
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "cachet:previous-answer:"
 REMEMBER_SECONDS = 24 * 3600  # longer than any cache TTL: an older answer explains nothing
@@ -39,7 +42,11 @@ def chain_key(rendered: Rendered) -> str | None:
 async def diagnosed_wire(rendered: Rendered) -> dict[str, Any]:
     """The wire body of ``rendered``, asking for diagnostics when an earlier answer is known."""
     key = chain_key(rendered)
-    previous = await cache.aget(key) if key is not None else None
+    try:
+        previous = await cache.aget(key) if key is not None else None
+    except Exception:  # diagnostics are a bonus: a cache outage must not fail the send
+        logger.warning("cache diagnostics: could not read %s", key, exc_info=True)
+        previous = None
     if previous is None:
         return rendered.wire
     return with_diagnostics(rendered.result.request, rendered.wire, previous)
@@ -48,5 +55,9 @@ async def diagnosed_wire(rendered: Rendered) -> dict[str, Any]:
 async def remember(rendered: Rendered, result: Result) -> None:
     """Keep ``result``'s answer id as the one the chain's next call follows."""
     key = chain_key(rendered)
-    if key is not None and result.response_id:
+    if key is None or not result.response_id:
+        return
+    try:
         await cache.aset(key, result.response_id, REMEMBER_SECONDS)
+    except Exception:  # as above: the answer is already there, only the next hint is lost
+        logger.warning("cache diagnostics: could not store %s", key, exc_info=True)

@@ -201,3 +201,27 @@ def test_a_change_in_another_region_than_the_providers_is_a_disagreement():
 
     assert merged["provider"]["agrees"] is False
     assert "Cachet found the first change in tools" in merged["message"]
+
+
+class BrokenCache:
+    """A shared cache that is down."""
+
+    async def aget(self, *args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    async def aset(self, *args, **kwargs):
+        raise ConnectionError("redis is down")
+
+
+def test_a_cache_outage_costs_the_diagnostics_not_the_send(api, template, server, monkeypatch):
+    from templates_app.sending import diagnostics
+
+    monkeypatch.setattr(diagnostics, "cache", BrokenCache())
+    server.script(fake.reply(answer("msg_first", write=1800)))
+
+    response = api.post(
+        reverse("send", args=["doc-qa"]), {"variables": VALUES, "model": MODEL}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    assert "diagnostics" not in server.requests[0].json()
