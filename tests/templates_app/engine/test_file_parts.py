@@ -121,3 +121,20 @@ def test_a_provider_that_cannot_take_the_source_is_a_lint_error():
 
     [error] = [e for e in report["errors"] if e["code"] == "not_translatable"]
     assert "Converse needs the document's bytes" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("model", "fixture", "translate"),
+    [
+        ("anthropic/claude-sonnet-4-5", "anthropic/document_checkpoint.json", to_anthropic),
+        (
+            "bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "bedrock/document_checkpoint.json",
+            to_converse,
+        ),
+    ],
+)
+def test_the_whole_wire_matches_the_recorded_payload(model, fixture, translate):
+    from tests.gateway import samples
+
+    assert translate(request_for(model)) == samples.load(fixture)

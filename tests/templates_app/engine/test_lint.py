@@ -269,3 +269,22 @@ def test_new_tokenizer_family_estimates_more_tokens_and_says_so():
     assert "x1.3 for the claude-2026 tokenizer family" in new["token_method"]
     ratio = new["checkpoints"][0]["tokens"] / old["checkpoints"][0]["tokens"]
     assert 1.29 < ratio < 1.31
+
+
+def test_bedrock_ttl_order_is_checked_in_the_converse_wire_order():
+    from gateway.bedrock.translate import to_converse
+    from templates_app.engine.rendering import render
+    from tests.fakes.bedrock import cache_blocks
+
+    model = "bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0"
+    body = make_body(model=model, tools=[make_tool(cache_control={"type": "ephemeral"})])
+
+    [error] = report_for(body)["errors"]
+    assert (error["code"], error["path"]) == ("ttl_order", "messages[0].content[1]")
+    # On the wire the tools' 5m cachePoint comes first (toolConfig), the 1h one after it in
+    # system: the order lint judged is the order Bedrock refuses.
+    wire = to_converse(render(compile_body(body), SAMPLES).request)
+    assert wire["toolConfig"]["tools"][-1] == {"cachePoint": {"type": "default"}}
+    assert wire["system"][-1] == {"cachePoint": {"type": "default", "ttl": "1h"}}
+    with pytest.raises(ValueError, match="a 1h cachePoint may not follow a 5m one"):
+        cache_blocks(model.partition("/")[2], wire)

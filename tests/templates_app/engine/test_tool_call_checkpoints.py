@@ -114,3 +114,20 @@ def test_openai_drops_it_and_lint_can_say_so_for_explicit_models():
     assert ("messages[2].tool_calls[0]", "OpenAI takes no breakpoint in assistant messages") in (
         unplaced_checkpoints(request)
     )
+
+
+@pytest.mark.parametrize(
+    ("model", "fixture", "translate"),
+    [
+        ("anthropic/claude-sonnet-4-5", "anthropic/tool_call_checkpoint.json", to_anthropic),
+        (
+            "bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "bedrock/tool_call_checkpoint.json",
+            to_converse,
+        ),
+    ],
+)
+def test_the_whole_wire_matches_the_recorded_payload(model, fixture, translate):
+    from tests.gateway import samples
+
+    assert translate(rendered(marked(0, model)).request) == samples.load(fixture)
