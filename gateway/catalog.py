@@ -30,6 +30,8 @@ from gateway.types import TTLS, effective_ttl
 
 BUILTIN_FILE = Path(__file__).with_name("catalog.toml")
 CACHEABLE_FIELDS = frozenset({"tools", "system", "messages"})
+# The OpenAI API a model is called through: Chat Completions, or the Responses API.
+OPENAI_APIS = ("chat", "responses")
 PRICE_KINDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
 
 # Figures an entry inherits from its provider's wildcard entry when it does not set them.
@@ -42,6 +44,7 @@ INHERITED = {
     "tokenizer": "generic",
     "diagnostics": False,
     "explicit_breakpoints": False,
+    "api": "chat",
     "rejected_params": [],
     "regional_surcharge": "1",
 }
@@ -97,6 +100,8 @@ class ModelProfile:
     tokenizer: str = "generic"
     # OpenAI GPT-5.6 and later: checkpoints become ``prompt_cache_breakpoint`` in explicit mode.
     explicit_breakpoints: bool = False
+    # OpenAI only: "responses" calls the model through the Responses API (cache diagnostics).
+    api: str = "chat"
     # The provider reports why a cache missed when told the previous call's id.
     diagnostics: bool = False
     # Request params the model answers with a 400 (lint refuses them instead).
@@ -179,9 +184,19 @@ def _build(files: list[tuple[str, dict[str, Any]]]) -> Catalog:
             problems.append(
                 f"{profile.model}: successor {profile.successor!r} is not in the catalog"
             )
+        problems += _api_problems(profile)
     if problems:
         raise CatalogError(problems)
     return catalog
+
+
+def _api_problems(profile: ModelProfile) -> list[str]:
+    """An OpenAI model gives cache diagnostics only through the Responses API."""
+    if profile.api != "chat" and profile.provider != "openai":
+        return [f"{profile.model}: api {profile.api!r} is for openai/ models only"]
+    if profile.provider == "openai" and profile.diagnostics and profile.api != "responses":
+        return [f'{profile.model}: diagnostics on OpenAI need api = "responses"']
+    return []
 
 
 def _table(value: Any, where: str, problems: list[str]) -> dict[str, Any]:
@@ -284,7 +299,9 @@ def _borrowed(model: str, borrows: str, raw: dict, price_tables: dict) -> ModelP
         notes=f"In-process simulator; limits and prices copied from {borrows}.",
         borrows=borrows,
         diagnostics=False,
-        explicit_breakpoints=False,
+        # Kept: the simulator follows OpenAI's explicit-breakpoint rules for such a model.
+        explicit_breakpoints=source.explicit_breakpoints,
+        api="chat",
         retired=None,
         successor=None,
         sources={key: f"{borrows}: {value}" for key, value in source.sources.items()},
@@ -411,6 +428,7 @@ _FIGURES: dict[str, Callable[[Any], Any]] = {
     "tokenizer": lambda v: v if v in TOKENIZERS else _BAD,
     "diagnostics": lambda v: v if isinstance(v, bool) else _BAD,
     "explicit_breakpoints": lambda v: v if isinstance(v, bool) else _BAD,
+    "api": lambda v: v if v in OPENAI_APIS else _BAD,
     "rejected_params": _strings(None),
     "regional_surcharge": _surcharge,
 }
@@ -423,6 +441,7 @@ _FIGURE_HELP = {
     "tokenizer": f"must be one of {', '.join(TOKENIZERS)}",
     "diagnostics": "must be true or false",
     "explicit_breakpoints": "must be true or false",
+    "api": f"must be one of {', '.join(OPENAI_APIS)}",
     "rejected_params": "must be a list of parameter names",
     "regional_surcharge": 'must be a multiplier of at least 1, such as "1.1"',
 }

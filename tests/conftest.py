@@ -31,3 +31,20 @@ def api(api_key: str) -> APIClient:
 @pytest.fixture
 def anonymous() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def operator_catalog(tmp_path):
+    """``apply(toml)`` puts the built-in catalog plus that operator file in force; the
+    catalog in force before is restored afterwards."""
+    from gateway.catalog import active_catalog, load_catalog, use_catalog
+
+    before = active_catalog()
+
+    def apply(text: str) -> None:
+        path = tmp_path / "operator-catalog.toml"
+        path.write_text(text, encoding="utf-8")
+        use_catalog(load_catalog(path))
+
+    yield apply
+    use_catalog(before)

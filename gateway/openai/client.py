@@ -1,4 +1,5 @@
-"""OpenAI Chat Completions over httpx: sends, streams (assembling chunks), maps errors."""
+"""OpenAI over httpx: Chat Completions, or the Responses API for profiles that say
+``api = "responses"``; sends, streams (assembling chunks or events), maps errors."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 
 from gateway.base import Wire
+from gateway.catalog import get_profile
 from gateway.errors import (
     AuthenticationError,
     BadRequestError,
@@ -35,15 +37,9 @@ from gateway.http import (
     pooled_clients,
     redact,
 )
-from gateway.openai.translate import (
-    PROVIDER,
-    as_object,
-    from_openai,
-    malformed,
-    read_usage,
-    to_openai,
-    typed_field,
-)
+from gateway.openai.common import PROVIDER, as_object, malformed, typed_field
+from gateway.openai.responses import from_responses
+from gateway.openai.translate import from_openai, read_usage, to_openai
 from gateway.retry import MAX_ATTEMPTS, parse_retry_after
 from gateway.types import ChatRequest, Result, StreamEvent, ToolCall, Usage
 from gateway.wire import dumps
@@ -109,6 +105,34 @@ class _Assembly:
             model=self.model,
             request_id=self.request_id,
         )
+
+
+class _ResponsesAssembly:
+    """Follows a Responses API event stream: text deltas as they come, then the result of
+    the terminal ``response.completed`` (or ``response.incomplete``) event."""
+
+    def __init__(self, request_id: str | None, api_key: str | None = None) -> None:
+        self.request_id = request_id
+        self.api_key = api_key
+        self.result: Result | None = None
+
+    def add(self, data: str) -> str:
+        """Take in one event and return its text delta ("" when it has none)."""
+        try:
+            event = as_object(json.loads(data), "a stream event")
+        except ValueError as exc:
+            raise malformed(f"a stream event is not JSON: {data[:EXCERPT_CHARS]!r}") from exc
+        kind = typed_field(event, "type", str)
+        if kind == "response.output_text.delta":
+            return typed_field(event, "delta", str) or ""
+        if kind in ("response.completed", "response.incomplete"):
+            response = typed_field(event, "response", Mapping, required=True)
+            self.result = replace(from_responses(response), request_id=self.request_id)
+        elif kind in ("error", "response.failed"):
+            failed = typed_field(event, "response", Mapping) or event
+            message = _redact(_error_message(failed) or "", self.api_key) or EMPTY_BODY
+            raise StreamInterruptedError(PROVIDER, None, message, self.request_id)
+        return ""
 
 
 def _error_message(body: Any) -> str | None:
@@ -179,7 +203,10 @@ class OpenAIClient:
         pools: int = DEFAULT_POOLS,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._url = base_url.rstrip("/") + "/chat/completions"
+        self._urls = {
+            "chat": base_url.rstrip("/") + "/chat/completions",
+            "responses": base_url.rstrip("/") + "/responses",
+        }
         self._api_key = api_key
         self._headers = {"content-type": "application/json"}
         if api_key:
@@ -224,12 +251,14 @@ class OpenAIClient:
         )
 
     async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result:
-        """One completion, retried on 429, 5xx and connection errors; never on a timeout."""
-        response = await self._post(wire or to_openai(request))
+        """One answer, retried on 429, 5xx and connection errors; never on a timeout."""
+        api = get_profile(request.model).api
+        response = await self._post(api, wire or to_openai(request))
         request_id = response.headers.get("x-request-id")
         await self._http.read(response, during=_READING, request_id=request_id)
+        parse = from_responses if api == "responses" else from_openai
         try:
-            result = from_openai(response.json())
+            result = parse(response.json())
         except (ValueError, MalformedResponseError) as exc:
             detail = getattr(exc, "message", None) or "the body is not JSON"
             raise MalformedResponseError(
@@ -242,14 +271,22 @@ class OpenAIClient:
     ) -> AsyncIterator[StreamEvent]:
         """Text ``delta`` events, then one ``done``; only the opening request is retried.
 
-        Raises StreamInterruptedError if the stream breaks or ends before ``data: [DONE]``.
+        Raises StreamInterruptedError if the stream breaks or ends before its last event
+        (``data: [DONE]``, or the Responses API's ``response.completed``).
         """
+        api = get_profile(request.model).api
+        if api == "responses":
+            async for event in self._stream_responses(
+                {**(wire or to_openai(request)), "stream": True}
+            ):
+                yield event
+            return
         payload = {
             **(wire or to_openai(request)),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
-        response = await self._post(payload)
+        response = await self._post(api, payload)
         assembly = _Assembly(response.headers.get("x-request-id"), self._api_key)
         events = self._http.events(response, during=_READING, request_id=assembly.request_id)
         try:
@@ -266,12 +303,30 @@ class OpenAIClient:
         detail = "the stream ended before [DONE]"
         raise StreamInterruptedError(PROVIDER, None, detail, assembly.request_id)
 
+    async def _stream_responses(self, payload: Mapping[str, Any]) -> AsyncIterator[StreamEvent]:
+        response = await self._post("responses", payload)
+        assembly = _ResponsesAssembly(response.headers.get("x-request-id"), self._api_key)
+        events = self._http.events(response, during=_READING, request_id=assembly.request_id)
+        try:
+            async with contextlib.aclosing(events):
+                async for _, data in events:
+                    text = assembly.add(data)
+                    if text:
+                        yield StreamEvent("delta", text=text)
+                    if assembly.result is not None:
+                        yield StreamEvent("done", result=assembly.result)
+                        return
+        finally:
+            await response.aclose()
+        detail = "the stream ended before response.completed"
+        raise StreamInterruptedError(PROVIDER, None, detail, assembly.request_id)
+
     async def aclose(self) -> None:
         """Close the pooled connections."""
         await self._http.aclose()
 
-    async def _post(self, payload: Mapping[str, Any]) -> httpx.Response:
-        return await self._http.post(self._url, dumps(payload), headers=self._headers)
+    async def _post(self, api: str, payload: Mapping[str, Any]) -> httpx.Response:
+        return await self._http.post(self._urls[api], dumps(payload), headers=self._headers)
 
     def _unreachable(self, exc: httpx.HTTPError) -> str:
         # A connect timeout sent nothing, so it is a (retried) connection error.

@@ -18,13 +18,22 @@ from collections.abc import Mapping
 from typing import Any
 
 from gateway.catalog import get_profile
-from gateway.errors import (
-    MalformedResponseError,
+from gateway.openai.common import (
+    BREAKPOINT,
+    EXPLICIT_MODE,
+    PROVIDER,
+    as_object,
+    explicit_breakpoints,
+    inclusive_usage,
+    malformed,
+    takes_breakpoint,
+    typed_field,
+    unplaced_checkpoints,
 )
-from gateway.types import CacheControl, ChatRequest, Message, Part, Result, Tool, ToolCall, Usage
+from gateway.openai.responses import to_responses
+from gateway.types import ChatRequest, Message, Part, Result, Tool, ToolCall, Usage
 from gateway.wire import plain
 
-PROVIDER = "openai"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
@@ -39,19 +48,16 @@ _PARAMS = (
 )
 
 
-BREAKPOINT = {"mode": "explicit"}
-EXPLICIT_MODE = {"mode": "explicit", "ttl": "30m"}  # 30m is the only TTL GPT-5.6 offers
-BREAKPOINT_ROLES = ("system", "developer", "user")
-BREAKPOINT_PARTS = ("text", "image_url", "input_audio")
-
-
 def to_openai(request: ChatRequest) -> dict[str, Any]:
-    """The Chat Completions body for ``request``: explicit breakpoints where the model takes
-    them, every other cache marker removed."""
+    """The wire body for ``request``: a Responses API body when the model's profile says
+    ``api = "responses"``, else a Chat Completions body with explicit breakpoints where the
+    model takes them and every other cache marker removed."""
+    if get_profile(request.model).api == "responses":
+        return to_responses(request)
     explicit = explicit_breakpoints(request.model)
     payload: dict[str, Any] = {"model": request.model_id}
     if request.tools:
-        payload["tools"] = [_tool(tool) for tool in request.tools]
+        payload["tools"] = [tool_definition(tool) for tool in request.tools]
     payload["messages"] = [_message(message, explicit) for message in request.messages]
     payload.update(_options(request.params))
     # Explicit mode with no breakpoint caches nothing: then the model stays implicit.
@@ -62,56 +68,27 @@ def to_openai(request: ChatRequest) -> dict[str, Any]:
     return payload
 
 
-def explicit_breakpoints(model: str) -> bool:
-    """Whether ``model``'s profile takes explicit breakpoints (an unlisted model does not)."""
-    return get_profile(model).explicit_breakpoints
+def with_diagnostics(payload: Mapping[str, Any], previous_response_id: str) -> dict[str, Any]:
+    """``payload`` asking why it missed against ``previous_response_id``: the Responses API
+    compares with an earlier response; a Chat Completions body is returned as is."""
+    if "input" not in payload:
+        return dict(payload)
+    options = {
+        **payload.get("prompt_cache_options", {}),
+        "comparison_response_id": previous_response_id,
+    }
+    return {**payload, "prompt_cache_options": options}
 
 
-def unplaced_checkpoints(request: ChatRequest) -> list[tuple[str, str]]:
-    """``(path, why)`` of each checkpoint this wire cannot carry, for a model with explicit
-    breakpoints; the prefix up to it is cached only by a later breakpoint."""
-    if not explicit_breakpoints(request.model):
-        return []
-    unplaced = [
-        (f"tools[{index}]", "OpenAI takes no breakpoint on a tool definition")
-        for index, tool in enumerate(request.tools)
-        if tool.cache_control is not None
-    ]
-    for index, message in enumerate(request.messages):
-        path = f"messages[{index}]"
-        if isinstance(message.content, tuple):
-            marked = [
-                (f"{path}.content[{i}]", part)
-                for i, part in enumerate(message.content)
-                if part.cache_control is not None
-            ]
-        else:
-            marked = [(f"{path}.content", None)] if message.cache_control is not None else []
-        for where, part in marked:
-            why = _unplaceable(message, part)
-            if why is not None:
-                unplaced.append((where, why))
-        unplaced += [
-            (f"{path}.tool_calls[{i}]", "OpenAI takes no breakpoint in assistant messages")
-            for i, call in enumerate(message.tool_calls)
-            if call.cache_control is not None
-        ]
-    return unplaced
-
-
-def _unplaceable(message: Message, part: Part | None) -> str | None:
-    if message.role not in BREAKPOINT_ROLES:
-        return f"OpenAI takes no breakpoint in {message.role} messages"
-    if part is not None and part.type not in BREAKPOINT_PARTS:
-        return f"OpenAI takes no breakpoint on a {part.type} part"
-    return None
+__all__ = ["PROVIDER", "from_openai", "to_openai", "unplaced_checkpoints", "with_diagnostics"]
 
 
 def _parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [p for m in messages if isinstance(m.get("content"), list) for p in m["content"]]
 
 
-def _tool(tool: Tool) -> dict[str, Any]:
+def tool_definition(tool: Tool) -> dict[str, Any]:
+    """A Chat Completions ``function`` tool (the Responses API flattens it)."""
     function: dict[str, Any] = {"name": tool.name}
     if tool.description:
         function["description"] = tool.description
@@ -126,7 +103,7 @@ def _part(part: Part, breakpoint: bool = False) -> dict[str, Any]:
         raise ValueError("OpenAI file parts take file_data or file_id, not a url")
     else:
         wire = {"type": part.type, part.type: plain(part.data)}
-    if breakpoint and part.cache_control is not None and part.type in BREAKPOINT_PARTS:
+    if breakpoint:
         wire["prompt_cache_breakpoint"] = dict(BREAKPOINT)
     return wire
 
@@ -143,12 +120,13 @@ def _message(message: Message, explicit: bool = False) -> dict[str, Any]:
     if message.tool_call_id is not None:
         wire["tool_call_id"] = message.tool_call_id
     content = message.content
-    place = explicit and message.role in BREAKPOINT_ROLES
     if isinstance(content, tuple):
-        wire["content"] = [_part(part, place) for part in content]
-    elif place and isinstance(content, str) and message.cache_control is not None:
+        wire["content"] = [
+            _part(part, explicit and takes_breakpoint(message, part, "chat")) for part in content
+        ]
+    elif explicit and isinstance(content, str) and takes_breakpoint(message, None, "chat"):
         # A marker on a whole string becomes a one-part list carrying the breakpoint.
-        wire["content"] = [_part(Part("text", text=content, cache_control=CacheControl()), True)]
+        wire["content"] = [_part(Part("text", text=content), True)]
     else:
         wire["content"] = content
     if message.tool_calls:
@@ -185,26 +163,8 @@ def from_openai(body: Mapping[str, Any]) -> Result:
 
 def read_usage(usage: Any) -> Usage:
     """Normalized usage: uncached input is ``prompt_tokens`` minus cached and written tokens."""
-    if usage is None:
-        return Usage()
-    usage = as_object(usage, "usage")
-    details = as_object(usage.get("prompt_tokens_details") or {}, "prompt_tokens_details")
-    prompt = _count(usage, "prompt_tokens")
-    cached = _count(details, "cached_tokens")
-    written = _count(details, "cache_write_tokens")
-    if written is None and cached is not None:
-        written = 0  # automatic caching (before GPT-5.6) writes nothing it bills
-    uncached = None if prompt is None else prompt - (cached or 0) - (written or 0)
-    if uncached is not None and uncached < 0:
-        raise malformed(f"usage counts more cached than prompt tokens: {plain(usage)}")
-    return Usage(
-        input_tokens=uncached,
-        output_tokens=_count(usage, "completion_tokens"),
-        cache_read_tokens=cached,
-        # OpenAI has no TTL split (its explicit TTL is 30m): writes count as the catalog's
-        # 5m writes, which its OpenAI entries price as OpenAI does.
-        cache_write_5m_tokens=written,
-        raw=plain(usage),
+    return inclusive_usage(
+        usage, prompt="prompt_tokens", details="prompt_tokens_details", output="completion_tokens"
     )
 
 
@@ -213,32 +173,3 @@ def _read_tool_call(call: Any) -> ToolCall:
     function = typed_field(call, "function", Mapping, required=True)
     name = typed_field(function, "name", str, required=True)
     return ToolCall(call_id, name, typed_field(function, "arguments", str, required=True))
-
-
-def malformed(message: str) -> MalformedResponseError:
-    """A ``MalformedResponseError`` of this provider."""
-    return MalformedResponseError(PROVIDER, None, message)
-
-
-def as_object(value: Any, what: str) -> Mapping[str, Any]:
-    """``value`` if it is an object; else ``MalformedResponseError`` naming ``what``."""
-    if not isinstance(value, Mapping):
-        raise malformed(f"{what} is not an object")
-    return value
-
-
-def typed_field(mapping: Mapping[str, Any], key: str, kind: type, *, required: bool = False) -> Any:
-    """``mapping[key]`` if it is a ``kind``, None if absent; else MalformedResponseError."""
-    value = mapping.get(key)
-    if value is None and required:
-        raise malformed(f"{key!r} is missing")
-    if value is not None and not isinstance(value, kind):
-        raise malformed(f"{key!r} has the wrong type: {type(value).__name__}")
-    return value
-
-
-def _count(mapping: Mapping[str, Any], key: str) -> int | None:
-    value = mapping.get(key)
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-        return value
-    raise malformed(f"{key!r} is not a token count: {value!r}")

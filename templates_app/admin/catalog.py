@@ -51,6 +51,7 @@ def profile_row(profile: ModelProfile) -> dict[str, Any]:
         "successor": profile.successor,
         "explicit_breakpoints": profile.explicit_breakpoints,
         "diagnostics": profile.diagnostics,
+        "responses_api": profile.api == "responses",
         "figures": [
             {"name": label, "value": _display(profile, name), "source": profile.sources.get(name)}
             for name, label in FIGURES

@@ -42,7 +42,7 @@ prices = {cache_read = "0.25"}
     assert profile.prices.input == Decimal("3")  # not overridden: still the built-in figure
     assert profile.min_tokens == 1024
     assert str(path) in profile.sources["prices"]
-    assert active_catalog().version == "2026-12-02 + acme-7"
+    assert active_catalog().version == "2026-12-03 + acme-7"
 
 
 def test_operator_file_adds_a_model_released_tomorrow(tmp_path, in_force):
@@ -89,6 +89,12 @@ def test_operator_file_may_be_json(tmp_path, in_force):
         ('[[models]]\nmodel = "anthropic/x"\nretired = "soon"', "'soon' is not a date"),
         ('[[models]]\nmodel = "anthropic/x"\nsuccessor = "sim/nope"', "successor 'sim/nope'"),
         ('[[models]]\nmodel = "anthropic/x"\ntokenizer = "bpe"', "tokenizer must be one of"),
+        ('[[models]]\nmodel = "anthropic/x"\napi = "assistants"', "api must be one of chat, responses"),
+        ('[[models]]\nmodel = "anthropic/x"\napi = "responses"', "is for openai/ models only"),
+        (
+            '[[models]]\nmodel = "openai/gpt-5.6-terra"\napi = "chat"',
+            'diagnostics on OpenAI need api = "responses"',
+        ),
         ('[[models]]\nmodel = "sim/x"\nborrows = "anthropic/nope"', "'borrows' is for sim/"),
         ("modles = []", "unknown top-level key 'modles'"),
         ("models = [", "not valid TOML"),
@@ -104,6 +110,7 @@ def test_a_bad_catalog_file_names_the_entry_and_the_field(tmp_path, text, expect
     assert (
         str(path) in str(caught.value)
         or "anthropic/x" in str(caught.value)
+        or "openai/gpt-5.6-terra" in str(caught.value)
         or "sim/x" in str(caught.value)
     )
 

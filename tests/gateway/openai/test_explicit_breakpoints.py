@@ -1,4 +1,7 @@
-"""GPT-5.6 and later: checkpoints become explicit prompt-cache breakpoints on the wire."""
+"""GPT-5.6 and later on Chat Completions: checkpoints become explicit prompt-cache
+breakpoints on the wire. The built-in catalog calls GPT-5.6 through the Responses API
+(tests/gateway/openai/test_responses.py); an operator file may keep it on Chat Completions,
+as these tests do."""
 
 from __future__ import annotations
 
@@ -13,6 +16,15 @@ from tests.fakes import openai as fake
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "providers" / "openai"
 MARK = CacheControl()
+ON_CHAT = "".join(
+    f'[[models]]\nmodel = "openai/gpt-5.6-{name}"\napi = "chat"\ndiagnostics = false\n\n'
+    for name in ("sol", "terra", "luna")
+)
+
+
+@pytest.fixture(autouse=True)
+def chat_completions(operator_catalog):
+    operator_catalog(ON_CHAT)
 
 
 def two_checkpoints(model: str = "openai/gpt-5.6-terra") -> ChatRequest:

@@ -30,12 +30,16 @@ def restore_catalog():
 def test_the_page_lists_every_profile_with_its_sources(staff):
     page = staff.get(reverse("admin:templates_app_catalog")).content.decode()
 
-    assert 'id="catalog-version">2026-12-02<' in page
+    assert 'id="catalog-version">2026-12-03<' in page
     for profile in active_catalog().profiles:
         assert f'data-model="{profile.model}"' in page
     assert "retired 2026-02-19" in page  # Sonnet 3.7, with its successor
     assert "docs/providers.md §6.2" in page
     assert "default of bedrock/amazon.*" in page  # Nova's fields come from the Nova defaults
+    terra = page.split('data-model="openai/gpt-5.6-terra"')[1].split("</tr>")[0]
+    assert "Responses API" in terra and "cache diagnostics" in terra
+    gpt_4o = page.split('data-model="openai/gpt-4o"')[1].split("</tr>")[0]
+    assert "Responses API" not in gpt_4o
 
 
 def test_an_operator_override_shows_its_file_as_the_source(staff, tmp_path, restore_catalog):

@@ -110,7 +110,10 @@ def test_bedrock_puts_a_cache_point_right_after_that_tool_use():
 def test_openai_drops_it_and_lint_can_say_so_for_explicit_models():
     request = rendered(marked(0, "openai/gpt-5.6-terra")).request
 
-    assert "cache_control" not in json.dumps(to_openai(request)["messages"][1])
+    wire = to_openai(request)  # GPT-5.6 goes through the Responses API
+    calls = [item for item in wire["input"] if item["type"] == "function_call"]
+    assert calls and "cache_control" not in json.dumps(calls)
+    assert "prompt_cache_breakpoint" not in json.dumps(calls)
     assert ("messages[2].tool_calls[0]", "OpenAI takes no breakpoint in assistant messages") in (
         unplaced_checkpoints(request)
     )

@@ -15,6 +15,7 @@ from tests.factories import DOCUMENT, make_body, make_template, make_version
 from tests.fakes import anthropic as fake_anthropic
 from tests.fakes import bedrock as fake_bedrock
 from tests.fakes import openai as fake_openai
+from tests.fakes import openai_responses as fake_responses
 from tests.fakes.caching import tokens_of
 from tests.fakes.server import FakeServer
 
@@ -60,11 +61,21 @@ def send(api, slug: str, **payload):
     return api.post(reverse("send", args=[slug]), payload, format="json")
 
 
-def test_gpt_5_6_explicit_breakpoints_write_then_read(api, settings):
+ON_CHAT = '[[models]]\nmodel = "openai/gpt-5.6-terra"\napi = "chat"\ndiagnostics = false\n'
+
+
+@pytest.mark.parametrize("wire_api", ["responses", "chat"])
+def test_gpt_5_6_explicit_breakpoints_write_then_read(api, settings, operator_catalog, wire_api):
+    if wire_api == "chat":
+        operator_catalog(ON_CHAT)  # an operator may keep GPT-5.6 on Chat Completions
     body = make_body(model="openai/gpt-5.6-terra", params={"max_tokens": 64})
     body["messages"].insert(1, EXAMPLES)
     slug = template_with(body)
-    responder = fake_openai.CachingCompletions()
+    responder = (
+        fake_openai.CachingCompletions()
+        if wire_api == "chat"
+        else fake_responses.CachingResponses(output_tokens=0)
+    )
     config = {"OPENAI_API_KEY": "sk-test"}
     with serve(settings, responder, **config) as server:
         settings.GATEWAY = {**settings.GATEWAY, "OPENAI_BASE_URL": f"{server.url}/v1"}
@@ -80,6 +91,8 @@ def test_gpt_5_6_explicit_breakpoints_write_then_read(api, settings):
     by_hand = (one["usage"]["input_tokens"] * Decimal("2.00") + write * Decimal("2.50")) / 10**6
     assert Decimal(str(one["cost"]["usd"])) == pytest.approx(by_hand, abs=Decimal("1e-12"))
     assert two["cost"]["saved_usd"] > 0 > one["cost"]["saved_usd"]
+    path = "/v1/chat/completions" if wire_api == "chat" else "/v1/responses"
+    assert {recorded.path for recorded in server.requests} == {path}
 
 
 def test_gpt_4o_has_no_writes_on_the_same_fake(api, settings):

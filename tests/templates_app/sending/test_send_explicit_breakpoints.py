@@ -7,12 +7,12 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from gateway.catalog import active_catalog, load_catalog, use_catalog
 from templates_app.engine.lint import lint
 from templates_app.engine.rendering import compile_body
 from templates_app.sending import clients
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 from tests.fakes import openai as fake
+from tests.fakes import openai_responses as responses
 from tests.fakes.server import FakeServer
 
 pytestmark = pytest.mark.django_db
@@ -32,13 +32,18 @@ def two_checkpoint_body() -> dict:
     return body
 
 
+@pytest.fixture(params=["responses", "chat"])
+def wire_api(request):
+    """The built-in catalog calls GPT-5.6 through the Responses API; an operator file may
+    keep it on Chat Completions. Both carry the same breakpoints and bill the same."""
+    return request.param
+
+
 @pytest.fixture
-def server(settings, tmp_path):
-    before = active_catalog()
+def server(settings, operator_catalog, wire_api):
     # The catalog has no output price for gpt-5.6-terra: an operator file gives one.
-    prices = tmp_path / "models.toml"
-    prices.write_text(f'[[models]]\nmodel = "{MODEL}"\nprices = {{output = "8"}}\n')
-    use_catalog(load_catalog(prices))
+    keep_on_chat = 'api = "chat"\ndiagnostics = false\n' if wire_api == "chat" else ""
+    operator_catalog(f'[[models]]\nmodel = "{MODEL}"\nprices = {{output = "8"}}\n{keep_on_chat}')
     with FakeServer() as running:
         settings.GATEWAY = {
             **settings.GATEWAY,
@@ -48,31 +53,43 @@ def server(settings, tmp_path):
         clients.forget_clients()
         yield running
     clients.forget_clients()
-    use_catalog(before)
 
 
-def test_two_checkpoints_write_then_read_through_explicit_breakpoints(api, server):
+def reply(wire_api: str, total: int, *, written: int = 0, read: int = 0):
+    if wire_api == "chat":
+        usage = fake.usage(total, 10, cached_tokens=read, cache_write_tokens=written)
+        return fake.completion_reply(usage_body=usage)
+    usage = responses.usage(total, 10, cached_tokens=read, cache_write_tokens=written)
+    return responses.response_reply(responses.response(usage_body=usage))
+
+
+def breakpoints(wire: dict) -> list[dict]:
+    """Every content part carrying a breakpoint, in either API's body."""
+    items = wire.get("messages") or wire["input"]
+    return [
+        part
+        for item in items
+        if isinstance(item.get("content"), list)
+        for part in item["content"]
+        if "prompt_cache_breakpoint" in part
+    ]
+
+
+def test_two_checkpoints_write_then_read_through_explicit_breakpoints(api, server, wire_api):
     template = make_template()
     make_version(template, body=two_checkpoint_body())
-    server.script(
-        fake.completion_reply(usage_body=fake.usage(2600, 10, cache_write_tokens=2400)),
-        fake.completion_reply(usage_body=fake.usage(2610, 10, cached_tokens=2400)),
-    )
+    server.script(reply(wire_api, 2600, written=2400), reply(wire_api, 2610, read=2400))
     url = reverse("send", args=[template.slug])
     one = api.post(url, {"variables": VALUES}, format="json").json()
     two = api.post(url, {"variables": VALUES}, format="json").json()
 
+    path = "/v1/chat/completions" if wire_api == "chat" else "/v1/responses"
     for recorded in server.requests:
+        assert recorded.path == path
         wire = recorded.json()
-        marked = [
-            part
-            for message in wire["messages"]
-            if isinstance(message["content"], list)
-            for part in message["content"]
-            if "prompt_cache_breakpoint" in part
-        ]
-        assert len(marked) == 2
-        assert wire["prompt_cache_options"] == {"mode": "explicit", "ttl": "30m"}
+        assert len(breakpoints(wire)) == 2
+        assert wire["prompt_cache_options"]["mode"] == "explicit"
+        assert wire["prompt_cache_options"]["ttl"] == "30m"
         assert wire["prompt_cache_key"] == one["checkpoints"][-1]["fingerprint"]
     assert one["usage"]["cache_write_tokens"] == 2400 and one["usage"]["input_tokens"] == 200
     assert two["usage"]["cache_read_tokens"] == 2400 and two["usage"]["input_tokens"] == 210
