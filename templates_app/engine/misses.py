@@ -164,13 +164,19 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-# The region of the prompt each provider-reported reason names.
+# The regions of the prompt each provider-reported reason names (Anthropic's and
+# OpenAI's; OpenAI's input holds the system and the conversation messages alike).
 PROVIDER_REGIONS = {
-    "model_changed": "model",
-    "tools_changed": "tools",
-    "system_changed": "system",
-    "messages_changed": "messages",
+    "model_changed": ("model",),
+    "tools_changed": ("tools",),
+    "system_changed": ("system",),
+    "messages_changed": ("messages",),
+    "input_changed": ("system", "messages"),
+    # Cachet's prompt_cache_key is the last checkpoint's fingerprint: it changes exactly
+    # when a cached prefix does, wherever that change is.
+    "prompt_cache_key_changed": ("tools", "system", "messages"),
 }
+PROVIDER_NAMES = {"anthropic": "Anthropic", "openai": "OpenAI"}
 
 
 def with_provider_diagnosis(
@@ -188,7 +194,8 @@ def with_provider_diagnosis(
     """
     if diagnosis is None or diagnosis.reason is None or miss is None:
         return miss
-    reason, name = diagnosis.reason, diagnosis.provider.capitalize()
+    reason = diagnosis.reason
+    name = PROVIDER_NAMES.get(diagnosis.provider, diagnosis.provider)
     region = PROVIDER_REGIONS.get(reason)
     ours = sections.get(miss.get("block") or "") if miss["reason"] == "prefix_changed" else None
     identical = miss["reason"] in ("provider_miss", "ttl_expired")
@@ -201,7 +208,7 @@ def with_provider_diagnosis(
                 "thinking or server-tool setting, or the provider's own routing)"
             ),
         )
-    elif region is not None and ours is not None and region != "model" and ours != region:
+    elif region is not None and ours is not None and "model" not in region and ours not in region:
         agrees, note = (
             False,
             (f"Cachet found the first change in {ours}, {name} reports {reason}: they disagree"),

@@ -16,6 +16,7 @@ from templates_app.sending.diagnostics import chain_key
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 from tests.fakes import anthropic as fake
+from tests.fakes import openai_responses as responses
 from tests.fakes.server import FakeServer
 
 pytestmark = pytest.mark.django_db
@@ -135,9 +136,11 @@ def test_a_stream_sends_the_previous_id_and_reads_the_reason_from_message_start(
         ("anthropic/claude-sonnet-4-5", True),
         ("bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0", False),
         ("sim/claude-sonnet-4-5", False),
+        ("openai/gpt-5.6-terra", True),
+        ("openai/gpt-4o", False),
     ],
 )
-def test_only_the_claude_api_is_asked_for_diagnostics(model, asks):
+def test_only_the_claude_api_and_openai_responses_are_asked_for_diagnostics(model, asks):
     version = make_version()
 
     rendered = services.version_render(version, "production", VALUES, model=model)
@@ -192,6 +195,25 @@ def test_nothing_is_merged_without_a_reason_or_a_miss():
     assert with_provider_diagnosis(None, CacheDiagnosis("anthropic", "tools_changed"), {}) is None
 
 
+@pytest.mark.parametrize(
+    ("reason", "region", "agrees"),
+    [
+        ("input_changed", "system", True),
+        ("input_changed", "messages", True),
+        ("input_changed", "tools", False),
+        ("prompt_cache_key_changed", "tools", True),
+        ("tools_changed", "system", False),
+    ],
+)
+def test_openai_reasons_name_their_regions(reason, region, agrees):
+    miss = {"reason": "prefix_changed", "block": "b", "message": "checkpoint 1: changed"}
+
+    merged = with_provider_diagnosis(miss, CacheDiagnosis("openai", reason, 10), {"b": region})
+
+    assert merged["provider"]["agrees"] is agrees
+    assert "OpenAI reports" in merged["message"]
+
+
 def test_a_change_in_another_region_than_the_providers_is_a_disagreement():
     miss = {"reason": "prefix_changed", "block": "tools[0]", "message": "checkpoint 1: changed"}
 
@@ -225,3 +247,72 @@ def test_a_cache_outage_costs_the_diagnostics_not_the_send(api, template, server
 
     assert response.status_code == 200, response.json()
     assert "diagnostics" not in server.requests[0].json()
+
+
+OPENAI_MODEL = "openai/gpt-5.6-terra"
+
+
+@pytest.fixture
+def openai_server(settings):
+    cache.clear()
+    with FakeServer(responder=responses.CachingResponses()) as running:
+        settings.GATEWAY = {
+            **settings.GATEWAY,
+            "OPENAI_API_KEY": "sk-test",
+            "OPENAI_BASE_URL": f"{running.url}/v1",
+        }
+        clients.forget_clients()
+        yield running
+    clients.forget_clients()
+    cache.clear()
+
+
+def send_openai(api, **values):
+    payload = {"variables": {**VALUES, **values}, "model": OPENAI_MODEL}
+    return api.post(reverse("send", args=["doc-qa"]), payload, format="json").json()
+
+
+def test_openai_is_told_the_previous_response_and_its_reason_agrees(api, template, openai_server):
+    send_openai(api)
+    miss = send_openai(api, document=DOCUMENT + " Revised.")["miss"]
+
+    first, second = (recorded.json() for recorded in openai_server.requests)
+    assert "comparison_response_id" not in first["prompt_cache_options"]
+    assert second["prompt_cache_options"]["comparison_response_id"] == "resp_fake0001"
+    assert second["prompt_cache_options"]["mode"] == "explicit"
+    assert miss["reason"] == "prefix_changed"
+    # Cachet's cache key is the last checkpoint's fingerprint, so the key changed too.
+    assert miss["provider"]["reason"] == "prompt_cache_key_changed"
+    assert miss["provider"]["agrees"] is True
+    assert miss["message"].endswith("OpenAI reports prompt_cache_key_changed too")
+
+
+def test_an_identical_prefix_openai_calls_changed_is_a_disagreement(api, template, openai_server):
+    openai_server.responder.force_reason = "tools_changed"
+    send_openai(api)
+    # The fake evicts nothing, so a miss needs the provider's word: it says tools changed.
+    openai_server.responder.cache.entries.clear()
+    miss = send_openai(api)["miss"]
+
+    assert miss["reason"] == "provider_miss"
+    assert miss["provider"]["agrees"] is False
+    assert "OpenAI reports tools_changed: they disagree" in miss["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_openai_stream_carries_the_comparison_and_the_reason(api_key, template, openai_server):
+    headers = {"Authorization": f"Bearer {api_key}"}
+    for document in (DOCUMENT, DOCUMENT + " Revised."):
+        payload = {
+            "variables": {**VALUES, "document": document},
+            "model": OPENAI_MODEL,
+            "stream": True,
+        }
+        response = call_asgi("POST", "/api/v1/templates/doc-qa/send", payload, headers=headers)
+        assert response.status == 200
+
+    second = openai_server.requests[1].json()
+    assert second["stream"] is True
+    assert second["prompt_cache_options"]["comparison_response_id"] == "resp_fake0001"
+    done = response.events()[-1][1]
+    assert done["miss"]["provider"]["reason"] == "prompt_cache_key_changed"
