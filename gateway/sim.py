@@ -13,6 +13,12 @@ the model's minimum (and is within its cap) writes an entry with its TTL. Entrie
 are written after the simulated time to first token, so parallel first requests
 all miss. Shared state lives in a ``CacheStore``; the Django app passes one backed
 by its cache framework, so several processes share one simulated cache.
+
+A sim entry that borrows an OpenAI model with explicit breakpoints (GPT-5.6) follows
+OpenAI's rules instead (docs/providers.md §6.3): only checkpoints on system and user
+text or image blocks are breakpoints, every entry lives 30 minutes whatever the marker's
+TTL, the read is the longest prefix found at one of the request's own breakpoints, and
+usage comes in OpenAI's inclusive shape (writes priced as the model's write price).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from gateway.base import Wire
 from gateway.catalog import ModelProfile, get_profile
 from gateway.cost import mixed_ttl_writes
 from gateway.errors import BadRequestError
+from gateway.openai.common import EXPLICIT_TTL, EXPLICIT_TTL_SECONDS, unplaced_checkpoints
 from gateway.tokens import estimate_tokens
 from gateway.types import TTL_SECONDS, TTLS, ChatRequest, Result, StreamEvent, Usage, effective_ttl
 from gateway.wire import compact_json
@@ -138,7 +145,12 @@ def _block_tokens(section: str, content: Mapping[str, Any], tokenizer: str) -> i
     return estimate_tokens(compact_json(content), tokenizer)
 
 
-def _blocks(wire: Mapping[str, Any], model: str, tokenizer: str = "generic") -> list[_Block]:
+EXPLICIT_BLOCKS = ("text", "image")  # the Anthropic-shape blocks OpenAI takes breakpoints on
+
+
+def _blocks(
+    wire: Mapping[str, Any], model: str, tokenizer: str = "generic", explicit: bool = False
+) -> list[_Block]:
     """Every block with its tokens and the store key of the prefix it closes."""
     digest = hashlib.sha256(model.encode())
     blocks = []
@@ -147,6 +159,9 @@ def _blocks(wire: Mapping[str, Any], model: str, tokenizer: str = "generic") -> 
         digest.update(compact_json([*where, content]).encode() + b"\n")
         marker = block.get("cache_control")
         ttl = effective_ttl(marker.get("ttl")) if isinstance(marker, Mapping) else None
+        if explicit and ttl is not None:
+            placed = where[0] == "system" or (where[0] == "messages" and where[3] == "user")
+            ttl = EXPLICIT_TTL if placed and block.get("type") in EXPLICIT_BLOCKS else None
         key = KEY_PREFIX + digest.copy().hexdigest()
         blocks.append(_Block(where[0], _block_tokens(where[0], content, tokenizer), key, ttl))
     return blocks
@@ -162,6 +177,8 @@ def _breakpoints(blocks: list[_Block], profile: ModelProfile) -> list[int]:
         )
         raise BadRequestError("sim", 400, message)
     ttls = [blocks[i].ttl for i in marked]
+    if profile.explicit_breakpoints:
+        return marked  # one TTL (30m) for every breakpoint
     for ttl in ttls:
         if ttl not in profile.ttls:
             raise BadRequestError("sim", 400, f"cache_control ttl {ttl!r} is not supported")
@@ -183,8 +200,17 @@ def _plan(
         for i in breakpoints
         if i > read_at and prefix[i] >= profile.min_tokens and (cap is None or prefix[i] <= cap)
     )
-    markers = [(prefix[index], effective_ttl(blocks[index].ttl)) for index in writes]
+    markers = [(prefix[index], _billed_ttl(blocks[index].ttl)) for index in writes]
     return _Plan(tuple(prefix), read, writes, mixed_ttl_writes(markers, read))
+
+
+def _billed_ttl(ttl: str | None) -> str:
+    """OpenAI's 30m writes are priced as the catalog's 5m writes (its write price)."""
+    return "5m" if ttl == EXPLICIT_TTL else effective_ttl(ttl)
+
+
+def _seconds(ttl: str | None) -> float:
+    return EXPLICIT_TTL_SECONDS if ttl == EXPLICIT_TTL else TTL_SECONDS[effective_ttl(ttl)]
 
 
 def _last_user_text(wire: Mapping[str, Any]) -> str:
@@ -214,10 +240,18 @@ def _truncate(text: str, max_tokens: int) -> tuple[str, str]:
     return text[:cut], "max_tokens"
 
 
-def _usage(plan: _Plan, output_tokens: int) -> Usage:
+def _usage(plan: _Plan, output_tokens: int, explicit: bool = False) -> Usage:
     write_5m, write_1h = plan.written["5m"], plan.written["1h"]
     total = plan.prefix[-1] if plan.prefix else 0
     input_tokens = total - plan.read - write_5m - write_1h
+    if explicit:  # OpenAI's inclusive usage
+        details = {"cached_tokens": plan.read, "cache_write_tokens": write_5m}
+        raw = {
+            "prompt_tokens": total,
+            "completion_tokens": output_tokens,
+            "prompt_tokens_details": details,
+        }
+        return Usage(input_tokens, output_tokens, plan.read, write_5m, 0, raw)
     raw = {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": write_5m + write_1h,
@@ -284,11 +318,11 @@ class SimClient:
                 raise BadRequestError("sim", 400, str(exc)) from exc
         profile = get_profile(request.model)
         # Counted as the model's tokenizer family counts (the new Claude one: ~30% more).
-        blocks = _blocks(wire, request.model, profile.tokenizer)
+        explicit = profile.explicit_breakpoints
+        blocks = _blocks(wire, request.model, profile.tokenizer, explicit)
         breakpoints = _breakpoints(blocks, profile)
-        plan = _plan(
-            blocks, breakpoints, await self._off_loop(self._read, blocks, breakpoints), profile
-        )
+        found = await self._off_loop(self._read, blocks, breakpoints, explicit)
+        plan = _plan(blocks, breakpoints, found, profile)
         if self._latency > 0:
             await asyncio.sleep(self._latency)  # entries appear once the answer starts
         await self._off_loop(self._write, blocks, plan, started)
@@ -296,7 +330,7 @@ class SimClient:
         text, stop_reason = _truncate(answer, int(wire["max_tokens"]))
         serial = f"{answer}:{next(self._counter)}".encode()
         request_id = "sim_" + hashlib.sha256(serial).hexdigest()[:24]
-        usage = _usage(plan, estimate_tokens(text))
+        usage = _usage(plan, estimate_tokens(text), explicit)
         return Result(text, (), stop_reason, usage, wire["model"], request_id)
 
     async def _off_loop(self, fn: Callable[..., T], *args: Any) -> T:
@@ -305,26 +339,28 @@ class SimClient:
             return await asyncio.to_thread(fn, *args)
         return fn(*args)
 
-    def _read(self, blocks: list[_Block], breakpoints: list[int]) -> int:
-        """The index of the longest live entry within each breakpoint's lookback, refreshed."""
+    def _read(self, blocks: list[_Block], breakpoints: list[int], explicit: bool = False) -> int:
+        """The index of the longest live entry within each breakpoint's lookback, refreshed;
+        in OpenAI's explicit mode, only at the breakpoints themselves."""
         best, entry = -1, None
+        lookback = 1 if explicit else LOOKBACK_BLOCKS
         for breakpoint in reversed(breakpoints):
-            for index in range(breakpoint, max(breakpoint - LOOKBACK_BLOCKS, best), -1):
+            for index in range(breakpoint, max(breakpoint - lookback, best), -1):
                 found = self._store.get(blocks[index].key)
                 if found is not None:
                     best, entry = index, found
                     break
         if entry is not None:
-            self._store.set(blocks[best].key, entry, TTL_SECONDS[effective_ttl(entry.get("ttl"))])
+            self._store.set(blocks[best].key, entry, _seconds(entry.get("ttl")))
         return best
 
     def _write(self, blocks: list[_Block], plan: _Plan, started: float) -> None:
         # TTLs count from the start of the request (docs/providers.md §1.5).
         elapsed = max(self._clock() - started, 0.0)
         for index in plan.writes:
-            ttl = effective_ttl(blocks[index].ttl)
+            ttl = blocks[index].ttl or effective_ttl(None)
             entry = {"tokens": plan.prefix[index], "ttl": ttl}
-            self._store.set(blocks[index].key, entry, TTL_SECONDS[ttl] - elapsed)
+            self._store.set(blocks[index].key, entry, _seconds(ttl) - elapsed)
 
     async def stream(
         self, request: ChatRequest, wire: Wire | None = None
@@ -342,4 +378,4 @@ class SimClient:
         """Nothing to release: the store outlives the client."""
 
 
-__all__ = ["CacheStore", "MemoryStore", "SimClient", "to_sim"]
+__all__ = ["CacheStore", "MemoryStore", "SimClient", "to_sim", "unplaced_checkpoints"]

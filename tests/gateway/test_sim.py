@@ -489,3 +489,66 @@ def test_a_memory_store_is_used_in_place():
     client = SimClient(store, clock=clock)
     asyncio.run(client.send(cached_document()))
     assert send(client, cached_document()).cache_read_tokens > 0
+
+
+GPT = "sim/gpt-5.6-terra"  # borrows openai/gpt-5.6-terra: explicit breakpoints, 30m
+
+
+def test_openai_explicit_mode_writes_at_each_breakpoint_then_reads_in_openai_usage():
+    client = make_client()
+    request = ask(text(INSTRUCTIONS), text(DOCUMENT, FIVE), text(APPENDIX, FIVE), model=GPT)
+
+    first = send(client, request)
+    second = send(client, request)
+
+    prefix = tokens(INSTRUCTIONS, DOCUMENT, APPENDIX)
+    assert (first.cache_write_5m_tokens, first.cache_write_1h_tokens) == (prefix, 0)
+    assert first.cache_read_tokens == 0
+    assert second.cache_read_tokens == prefix and second.cache_write_tokens == 0
+    assert second.raw["prompt_tokens"] == second.prompt_tokens
+    assert second.raw["prompt_tokens_details"] == {"cached_tokens": prefix, "cache_write_tokens": 0}
+    assert "cache_creation_input_tokens" not in second.raw
+
+
+@pytest.mark.parametrize(("waited", "hit"), [(29 * 60 + 59, True), (30 * 60, False)])
+def test_openai_entries_live_30_minutes_whatever_the_markers_ttl(waited, hit):
+    clock = FakeClock()
+    client = make_client(clock)
+    # A 1h marker is no error on OpenAI: its one TTL is 30 minutes.
+    send(client, ask(text(DOCUMENT, HOUR), model=GPT))
+    clock.advance(waited)
+
+    assert (send(client, ask(text(DOCUMENT, HOUR), model=GPT)).cache_read_tokens > 0) is hit
+
+
+def test_openai_takes_no_breakpoint_on_tools_or_assistant_turns():
+    client = make_client()
+    tool = Tool("lookup", DOCUMENT, {"type": "object"}, cache_control=FIVE)
+    request = ChatRequest(
+        GPT,
+        (
+            Message("user", "Hi"),
+            Message("assistant", DOCUMENT, cache_control=FIVE),
+            Message("user", QUESTION),
+        ),
+        (tool,),
+        {"max_tokens": 64},
+    )
+
+    first = send(client, request)
+
+    assert first.cache_write_tokens == 0
+    assert send(client, request).cache_read_tokens == 0
+
+
+def test_openai_reads_only_at_the_requests_own_breakpoints():
+    client = make_client()
+    send(client, ask(text(DOCUMENT, FIVE), model=GPT))
+    # The document's entry exists, but this request's only breakpoint is after the appendix.
+    moved = send(client, ask(text(DOCUMENT), text(APPENDIX, FIVE), model=GPT))
+    # On Anthropic's rules the lookback would find it.
+    send(client, ask(text(DOCUMENT, FIVE)))
+    anthropic = send(client, ask(text(DOCUMENT), text(APPENDIX, FIVE)))
+
+    assert moved.cache_read_tokens == 0
+    assert anthropic.cache_read_tokens == tokens(DOCUMENT)
