@@ -46,4 +46,4 @@ def test_a_good_catalog_file_is_in_force(tmp_path):
     done = manage("shell", "-c", code, catalog=catalog)
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "2026-12-02 + acme-1 64"
+    assert done.stdout.strip().splitlines()[-1] == "2026-12-03 + acme-1 64"

@@ -209,7 +209,8 @@ def test_claude_one_hour_write_costs_at_least_the_five_minute_write(profile):
 def test_sim_entries_equal_their_borrowed_entry(profile):
     borrowed = get_profile(profile.borrows)
 
-    assert profile.borrows.split("/")[0] in {"anthropic", "bedrock"}
+    assert profile.borrows.split("/")[0] in {"anthropic", "bedrock", "openai"}
+    assert profile.explicit_breakpoints == borrowed.explicit_breakpoints
     for name in ("min_tokens", "max_checkpoints", "cacheable_fields", "ttls", "prices"):
         assert getattr(profile, name) == getattr(borrowed, name), name
     assert profile.tokenizer == borrowed.tokenizer
@@ -353,5 +354,5 @@ def test_is_regional_tells_geo_profiles_from_global_and_base_ids():
 def test_the_built_in_catalog_is_versioned():
     catalog = active_catalog()
 
-    assert catalog.version == "2026-12-02"
+    assert catalog.version == "2026-12-03"
     assert catalog.files[0].endswith("catalog.toml")
