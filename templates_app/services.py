@@ -30,6 +30,7 @@ from .engine.rendering import (
     RenderResult,
     body_text,
     compile_body,
+    continue_render,
     render,
 )
 from .models import Label, LabelMove, Template, Version
@@ -267,13 +268,22 @@ def template_render(
 
 
 def version_render(
-    version: Version, label: str | None, variables: dict[str, Any], *, model: str | None
+    version: Version,
+    label: str | None,
+    variables: dict[str, Any],
+    *,
+    model: str | None,
+    conversation: tuple[Message, ...] = (),
+    params: dict[str, Any] | None = None,
 ) -> Rendered:
-    """Render a resolved version and translate it for the model's provider."""
+    """Render a resolved version and translate it for the model's provider; a caller's
+    ``conversation`` follows the template's messages and its ``params`` override the body's."""
     compiled = version_compiled(version=version)
     result = render(
         compiled, variables, model=model, version=version.number, limits=render_limits()
     )
+    if conversation or params:
+        result = continue_render(result, conversation, params or {})
     return Rendered(version, label, result, wire_request(result.request))
 
 

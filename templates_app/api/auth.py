@@ -39,18 +39,13 @@ class ApiKeyUser:
 
 
 class ApiKeyAuthentication(BaseAuthentication):
-    """``Authorization: Bearer <api key>``; a revoked or unknown key is a 401."""
+    """``Authorization: Bearer <api key>``, or ``x-api-key: <api key>`` (the header the
+    Anthropic SDK sends); a revoked or unknown key is a 401."""
 
     def authenticate(self, request: Request) -> tuple[ApiKeyUser, ApiKey] | None:
-        parts = get_authorization_header(request).split()
-        if not parts or parts[0].lower() != b"bearer":
+        raw = self._raw_key(request)
+        if raw is None:
             return None
-        if len(parts) != 2:
-            raise AuthenticationFailed("the Authorization header must be 'Bearer <api key>'")
-        try:
-            raw = parts[1].decode("ascii")
-        except UnicodeDecodeError:
-            raise AuthenticationFailed("invalid API key") from None
         key = ApiKey.by_hash(hash_key(raw))
         if key is None:
             raise AuthenticationFailed("invalid API key")
@@ -60,6 +55,25 @@ class ApiKeyAuthentication(BaseAuthentication):
         if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
             ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
         return ApiKeyUser(key), key
+
+    def _raw_key(self, request: Request) -> str | None:
+        parts = get_authorization_header(request).split()
+        if parts and parts[0].lower() == b"bearer":
+            if len(parts) != 2:
+                raise AuthenticationFailed("the Authorization header must be 'Bearer <api key>'")
+            value: bytes | str = parts[1]
+        elif request.META.get("HTTP_X_API_KEY"):
+            value = request.META["HTTP_X_API_KEY"].strip()
+        else:
+            return None
+        try:
+            return (
+                value.decode("ascii")
+                if isinstance(value, bytes)
+                else value.encode("ascii").decode()
+            )
+        except UnicodeError:
+            raise AuthenticationFailed("invalid API key") from None
 
     def authenticate_header(self, request: Request) -> str:
         return 'Bearer realm="cachet"'

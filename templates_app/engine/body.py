@@ -120,6 +120,14 @@ def parse_body(raw: Any) -> Body:
     return Body(data, variables, tuple(fields), tuple(blocks), checkpoints)
 
 
+def check_params(params: Any) -> None:
+    """Validate request params as a body's ``params`` are; raises ``BodyError``."""
+    check = Checker()
+    _check_params(params, check)
+    if check.issues:
+        raise BodyError(check.issues)
+
+
 def _check_params(params: Any, check: Checker) -> None:
     if not check.expect(params, dict, "params", "an object"):
         return
@@ -451,6 +459,34 @@ def _to_message(message: dict[str, Any]) -> Message:
         tool_call_id=message.get("tool_call_id"),
         name=message.get("name"),
     )
+
+
+def parse_conversation(
+    raw: Any, *, path: str = "messages", after_conversation: bool = False
+) -> tuple[Message, ...]:
+    """Messages a caller appends after a template's, as canonical ``Message``s. Their text is
+    used as sent: never rendered, and its line endings kept. ``after_conversation`` says the
+    template already holds non-system messages, so no system message may follow.
+    Raises ``BodyError`` naming every problem (paths start at ``path``)."""
+    check = Checker()
+    if check.expect(raw, list, path, "a list of messages"):
+        _find_bad_text(raw, path, check)
+        seen_other = after_conversation
+        for index, message in enumerate(raw):
+            where = f"{path}[{index}]"
+            if not check.expect(message, dict, where, "an object"):
+                continue
+            role = message.get("role")
+            if role not in ROLES:
+                check.fail(f"{where}.role", f"must be one of {', '.join(ROLES)}")
+                continue
+            if role == "system" and seen_other:
+                check.fail(f"{where}.role", "system messages must come before every other message")
+            seen_other = seen_other or role != "system"
+            _parse_message(message, where, check, [], [], [])
+    if check.issues:
+        raise BodyError(check.issues)
+    return tuple(_to_message(message) for message in raw)
 
 
 def to_request(data: dict[str, Any], *, model: str, cache_key: str | None = None) -> ChatRequest:

@@ -21,7 +21,7 @@ from jinja2.sandbox import SecurityError
 
 from gateway.catalog import ModelProfile, close_matches, get_profile
 from gateway.tokens import ESTIMATE_METHOD, block_tokens, estimate_method
-from gateway.types import ChatRequest
+from gateway.types import ChatRequest, Message
 from gateway.wire import compact_json, image_url, parse_data_url
 
 from .body import Body, parse_body, to_request
@@ -314,6 +314,20 @@ def render(
         token_method=estimate_method(profile.tokenizer),
         variables=context,
     )
+
+
+def continue_render(
+    result: RenderResult, messages: tuple[Message, ...], params: Mapping[str, Any]
+) -> RenderResult:
+    """``result`` with a caller's ``messages`` after the template's and ``params`` over its
+    own: the conversation an SDK-compatible call continues. The cached prefixes are the
+    template's, so checkpoints and fingerprints stay as rendered. Raises ``RenderError``."""
+    merged = {**result.request.params, **params}
+    for path, message in rejected_params(params, result.profile):
+        raise RenderError(message, path=path.removeprefix("params."))
+    request = replace(result.request, messages=result.request.messages + messages, params=merged)
+    _check_images(request, None)
+    return replace(result, request=request)
 
 
 def rejected_params(params: Mapping[str, Any], profile: ModelProfile) -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 """Render and send: resolve the version, render, call the provider, record the invocation.
 
-``template_send`` answers once; ``template_stream`` answers as server-sent events
-(``delta`` events, then one ``done``, or one ``error``). Every send that reaches
+``template_send`` answers once; ``template_stream`` answers as server-sent events, in
+Cachet's own format (``delta`` events, then one ``done``, or one ``error``) or in a
+provider's, through an ``EventFormat`` (the SDK-compatible endpoints). Every send that reaches
 the provider step is recorded — success, provider error, timeout, or a client
 that went away mid-stream — with its cost and, when it paid for a cache write or
 read nothing, why.
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import asdict
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.errors import GatewayError, ProviderUnavailableError
 from gateway.types import Result
@@ -42,12 +43,20 @@ class SendError(CachetError):
         )
         self.status_code = error.status_code
         self.type = error.type
+        self.error = error
 
 
 def send_prepare(call: SendCall) -> Rendered:
     """Resolve and render the send (sync: reads the database). Raises ``CachetError``."""
     _, version, label = send_target(slug=call.slug, version=call.version, label=call.label)
-    return version_render(version, label, call.variables, model=call.model)
+    return version_render(
+        version,
+        label,
+        call.variables,
+        model=call.model,
+        conversation=call.conversation,
+        params=call.params,
+    )
 
 
 async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation, Rendered, Result]:
@@ -73,8 +82,39 @@ def sse(event: str, payload: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
-async def template_stream(call: SendCall, rendered: Rendered) -> AsyncIterator[bytes]:
-    """The SSE byte stream of the send of ``rendered`` (from ``send_prepare``).
+class EventFormat(Protocol):
+    """How a stream's moments are written on the wire: each returns the bytes to send."""
+
+    def start(self, rendered: Rendered) -> bytes: ...
+
+    def delta(self, text: str) -> bytes: ...
+
+    def done(self, invocation: Invocation, rendered: Rendered, result: Result) -> bytes: ...
+
+    def error(self, error: GatewayError, details: dict[str, Any]) -> bytes: ...
+
+
+class CachetEvents:
+    """Cachet's own events: ``delta`` per text piece, then ``done`` (or ``error``)."""
+
+    def start(self, rendered: Rendered) -> bytes:
+        return b""
+
+    def delta(self, text: str) -> bytes:
+        return sse("delta", {"text": text})
+
+    def done(self, invocation: Invocation, rendered: Rendered, result: Result) -> bytes:
+        return sse("done", send_payload(invocation, rendered, result))
+
+    def error(self, error: GatewayError, details: dict[str, Any]) -> bytes:
+        return sse("error", {"type": error.type, "message": str(error), "details": details})
+
+
+async def template_stream(
+    call: SendCall, rendered: Rendered, events: EventFormat | None = None
+) -> AsyncIterator[bytes]:
+    """The SSE byte stream of the send of ``rendered`` (from ``send_prepare``), written by
+    ``events`` (default: Cachet's own).
 
     A provider that is not configured raises here, so the caller answers with a plain
     JSON error instead of a stream.
@@ -84,28 +124,30 @@ async def template_stream(call: SendCall, rendered: Rendered) -> AsyncIterator[b
         client = await client_for(rendered.result.request.provider)
     except ProviderUnavailableError as error:
         raise SendError(error, await send.record(error=error)) from None
-    return _events(send, client)
+    return _events(send, client, events or CachetEvents())
 
 
-async def _events(send: SendRecord, client: Any) -> AsyncIterator[bytes]:
+async def _events(send: SendRecord, client: Any, events: EventFormat) -> AsyncIterator[bytes]:
     finished = False
     request = send.rendered.result.request
     try:
         wire = await diagnosed_wire(send.rendered)
+        opening = events.start(send.rendered)
+        if opening:
+            yield opening
         async for event in client.stream(request, wire):
             if event.type == "delta":
                 send.texts.append(event.text)
-                yield sse("delta", {"text": event.text})
+                yield events.delta(event.text)
             elif event.type == "done" and event.result is not None:
                 await remember(send.rendered, event.result)
                 invocation = await send.record(result=event.result)
                 finished = True
-                yield sse("done", send_payload(invocation, send.rendered, event.result))
+                yield events.done(invocation, send.rendered, event.result)
     except GatewayError as error:
         invocation = await send.record(error=error)
         finished = True
-        details = SendError(error, invocation).details
-        yield sse("error", {"type": error.type, "message": str(error), "details": details})
+        yield events.error(error, SendError(error, invocation).details)
     finally:
         if not finished:
             # The client went away (or the server is stopping): keep the record anyway.

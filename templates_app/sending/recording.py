@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from gateway.cost import cost
 from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
-from gateway.types import ChatRequest, Result, Usage, iter_blocks
+from gateway.types import ChatRequest, Message, Result, Usage, iter_blocks
 from gateway.wire import compact_json
 
 from ..engine.canonical import block_text, iter_block_texts
@@ -185,6 +185,10 @@ class SendCall:
     metadata: dict[str, Any] | None = None
     api_key: ApiKey | None = None
     caller: str = ""
+    # An SDK-compatible call continues the template: its messages follow the template's,
+    # its params override the body's.
+    conversation: tuple[Message, ...] = ()
+    params: dict[str, Any] | None = None
 
 
 def _status(error: GatewayError) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.caching import PrefixCache
+from tests.fakes.caching import PrefixCache, tokens_of
 from tests.fakes.server import Recorded, Reply
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "providers" / "anthropic"
@@ -192,6 +192,8 @@ class CachingMessages:
             blocks = cache_blocks(recorded.json())
         except ValueError as exc:
             return error_reply(400, "invalid_request_error", str(exc))
+        if recorded.path.endswith("/count_tokens"):  # counting caches nothing
+            return Reply.json(200, {"input_tokens": sum(tokens_of(b) for b, _ in blocks)})
         read, written, total = self.cache.use(blocks)
         uncached = total - read - written["5m"] - written["1h"]
         body = usage(uncached, 5, read=read, write_5m=written["5m"], write_1h=written["1h"])
