@@ -164,7 +164,7 @@ CHAT_COMPLETIONS = {
     "description": "For the official OpenAI SDK with `base_url=<host>/openai/v1`: the template "
     "is named by `prompt` (`extra_body`), the request's `messages` follow the template's. The "
     "answer is a `chat.completion` (or its chunks with `stream: true`) with a `cachet` object.",
-    "request": CHAT_REQUEST,
+    "request": {"application/json": CHAT_REQUEST},
     "responses": {
         (200, "application/json"): _answer("A chat.completion object."),
         (200, "text/event-stream"): _stream("chat.completion.chunk data, then [DONE]."),
@@ -180,7 +180,7 @@ RESPONSES = {
     "the Responses API's own field (`id`, `version`, `variables`), so code written for OpenAI "
     "prompt objects moves by changing its base URL once a template carries the `pmpt_…` id as "
     "an alias; `input` follows the template's messages.",
-    "request": RESPONSES_REQUEST,
+    "request": {"application/json": RESPONSES_REQUEST},
     "responses": {
         (200, "application/json"): _answer("A response object."),
         (200, "text/event-stream"): _stream("response.* events, ending with response.completed."),
@@ -196,7 +196,7 @@ MESSAGES = {
     "template is named by `prompt` (`extra_body`), the request's `system` and `messages` "
     "follow the template's. The answer is a `message` (or its events with `stream: true`) with "
     "a `cachet` object.",
-    "request": MESSAGES_REQUEST,
+    "request": {"application/json": MESSAGES_REQUEST},
     "responses": {
         (200, "application/json"): _answer("A message object."),
         (200, "text/event-stream"): _stream(
