@@ -50,8 +50,16 @@ def test_readme_opens_with_the_two_commands():
     ]
 
 
-@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-def test_the_tour_runs_as_written_against_the_demo(tmp_path):
+def sdk_snippets() -> list[str]:
+    section = README.split("## Keep your SDK", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, flags=re.S)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo as the README's first command sets it up, served by uvicorn: its port, the
+    printed API key and the environment."""
+    tmp_path = tmp_path_factory.mktemp("demo")
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
@@ -87,17 +95,36 @@ def test_the_tour_runs_as_written_against_the_demo(tmp_path):
     )
     try:
         wait_for(port, server)
-        for command in tour_commands():
-            command = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
-            done = subprocess.run(
-                ["bash", "-o", "pipefail", "-c", command],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env={**env, "CACHET_KEY": key},
-            )
-            assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
-            assert "Traceback" not in done.stdout + done.stderr
+        yield port, {**env, "CACHET_KEY": key}
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_tour_runs_as_written_against_the_demo(demo):
+    port, env = demo
+    for command in tour_commands():
+        command = command.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        done = subprocess.run(
+            ["bash", "-o", "pipefail", "-c", command],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=env,
+        )
+        assert done.returncode == 0, f"{command}\n{done.stdout}\n{done.stderr}"
+        assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_the_sdk_snippets_run_as_written_against_the_demo(demo):
+    port, env = demo
+    snippets = sdk_snippets()
+    assert len(snippets) == 3  # OpenAI Chat Completions, OpenAI Responses, Anthropic
+    for snippet in snippets:
+        code = snippet.replace("127.0.0.1:8000", f"127.0.0.1:{port}")
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, env=env
+        )
+        assert done.returncode == 0, f"{snippet}\n{done.stdout}\n{done.stderr}"
+        assert done.stdout.strip(), snippet  # each prints its answer
