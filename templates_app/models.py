@@ -318,6 +318,21 @@ class ApiKey(models.Model):
             )
             return {slug for (slug,) in cursor.fetchall()}
 
+    def template_names(self) -> set[str]:
+        """The slugs and aliases of the templates this key is limited to; empty: every
+        template (plain SQL, like ``template_slugs``)."""
+        links = ApiKey.templates.through._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.slug FROM {qn(Template._meta.db_table)} t "  # noqa: S608
+                f"JOIN {qn(links.db_table)} m ON m.template_id = t.id WHERE m.apikey_id = %s "
+                f"UNION ALL SELECT a.alias FROM {qn(TemplateAlias._meta.db_table)} a "
+                f"JOIN {qn(links.db_table)} m ON m.template_id = a.template_id "
+                "WHERE m.apikey_id = %s",
+                [self.pk, self.pk],
+            )
+            return {name for (name,) in cursor.fetchall()}
+
     def issue(self) -> str:
         """Give this key a new secret; return the raw key, which is never stored."""
         raw = KEY_PREFIX + secrets.token_urlsafe(32)

@@ -315,7 +315,7 @@ class VersionDiffApi(ApiView):
             old=selectors.version_get(template=template, number=number),
             new=selectors.version_get(template=template, number=other),
         )
-        payload = {"template": slug, "from_version": number, "to_version": other, **diff}
+        payload = {"template": template.slug, "from_version": number, "to_version": other, **diff}
         return Response(DiffOutputSerializer(payload).data)
 
 
@@ -393,7 +393,7 @@ class TemplateRenderApi(ApiView):
         result = rendered.result
         return Response(
             {
-                "template": slug,
+                "template": template.slug,
                 "version": rendered.version.number,
                 "label": rendered.label,
                 "content_hash": rendered.version.content_hash,
@@ -518,7 +518,10 @@ class TemplateStatsApi(ApiView):
         template = selectors.template_get(slug=slug)
         filters = _valid(StatsFilterSerializer, request.query_params)
         return Response(
-            {"template": slug, "versions": selectors.template_stats(template=template, **filters)}
+            {
+                "template": template.slug,
+                "versions": selectors.template_stats(template=template, **filters),
+            }
         )
 
 
