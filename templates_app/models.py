@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Iterable
 from typing import Any
@@ -21,6 +22,13 @@ SLUG_VALIDATOR = RegexValidator(
     "lowercase letters, digits and single dashes, e.g. support-triage",
 )
 LABEL_VALIDATOR = RegexValidator(LABEL_PATTERN, LABEL_RULE)
+# An alias resolves like a slug, so it must fit in the URL where a slug goes (Django's
+# ``<slug:…>`` converter: letters, digits, _ and -); an OpenAI prompt id (pmpt_…) fits.
+ALIAS_MAX_LENGTH = 200
+ALIAS_PATTERN = r"^[A-Za-z0-9_-]+\Z"
+ALIAS_RULE = "letters, digits, _ and -, e.g. pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"
+ALIAS_VALIDATOR = RegexValidator(ALIAS_PATTERN, f"up to {ALIAS_MAX_LENGTH} {ALIAS_RULE}")
+_ALIAS_RE = re.compile(ALIAS_PATTERN)
 KEY_PREFIX = "cachet_"
 
 
@@ -50,6 +58,81 @@ class Template(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        problem = slug_alias_problem(self.slug)
+        if problem is not None:
+            raise ValidationError({"slug": problem})
+
+
+def alias_problem(alias: str) -> str | None:
+    """Why ``alias`` is not a well-formed template alias, or None."""
+    if not 0 < len(alias) <= ALIAS_MAX_LENGTH or not _ALIAS_RE.match(alias):
+        return f"alias '{alias[:80]}' is not valid: up to {ALIAS_MAX_LENGTH} {ALIAS_RULE}"
+    return None
+
+
+def alias_list_problem(aliases: Iterable[str]) -> tuple[str, str] | None:
+    """The first malformed or repeated alias of a list and what is wrong with it, or None."""
+    seen: set[str] = set()
+    for alias in aliases:
+        problem = alias_problem(alias)
+        if problem is not None:
+            return alias, problem
+        if alias in seen:
+            return alias, f"alias '{alias}' is listed twice"
+        seen.add(alias)
+    return None
+
+
+def alias_is_slug(alias: str) -> str:
+    """The refusal of an alias that is a template's slug."""
+    return f"alias '{alias}' is the slug of template '{alias}'"
+
+
+def alias_conflicts(aliases: Iterable[str], *, template_id: int | None) -> dict[str, str]:
+    """Which of ``aliases`` the template ``template_id`` cannot take, and why: an alias is
+    unique across templates and is never any template's slug (its own included)."""
+    wanted = set(aliases)
+    if not wanted:
+        return {}
+    problems = {
+        slug: alias_is_slug(slug)
+        for slug in Template.objects.filter(slug__in=wanted).values_list("slug", flat=True)
+    }
+    taken = TemplateAlias.objects.filter(alias__in=wanted).exclude(template_id=template_id)
+    for alias, holder in taken.values_list("alias", "template__slug"):
+        problems.setdefault(alias, f"alias '{alias}' is already used by template '{holder}'")
+    return problems
+
+
+def slug_alias_problem(slug: str) -> str | None:
+    """Why ``slug`` cannot be a template's slug because it is an alias, or None."""
+    holder = (
+        TemplateAlias.objects.filter(alias=slug).values_list("template__slug", flat=True).first()
+    )
+    if holder is None:
+        return None
+    return f"slug '{slug}' is already an alias of template '{holder}'"
+
+
+class TemplateAlias(models.Model):
+    """Another name a template resolves by, like its slug (e.g. an imported ``pmpt_…`` id)."""
+
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(max_length=ALIAS_MAX_LENGTH, unique=True, validators=[ALIAS_VALIDATOR])
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["alias"]
+
+    def __str__(self) -> str:
+        return self.alias
+
+    def clean(self) -> None:
+        problem = alias_conflicts([self.alias], template_id=self.template_id).get(self.alias)
+        if problem is not None:
+            raise ValidationError({"alias": problem})
 
 
 class VersionQuerySet(models.QuerySet["Version"]):
@@ -234,6 +317,21 @@ class ApiKey(models.Model):
                 [self.pk],
             )
             return {slug for (slug,) in cursor.fetchall()}
+
+    def template_names(self) -> set[str]:
+        """The slugs and aliases of the templates this key is limited to; empty: every
+        template (plain SQL, like ``template_slugs``)."""
+        links = ApiKey.templates.through._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT t.slug FROM {qn(Template._meta.db_table)} t "  # noqa: S608
+                f"JOIN {qn(links.db_table)} m ON m.template_id = t.id WHERE m.apikey_id = %s "
+                f"UNION ALL SELECT a.alias FROM {qn(TemplateAlias._meta.db_table)} a "
+                f"JOIN {qn(links.db_table)} m ON m.template_id = a.template_id "
+                "WHERE m.apikey_id = %s",
+                [self.pk, self.pk],
+            )
+            return {name for (name,) in cursor.fetchall()}
 
     def issue(self) -> str:
         """Give this key a new secret; return the raw key, which is never stored."""

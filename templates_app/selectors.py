@@ -12,15 +12,23 @@ from django.utils import timezone
 from .engine.errors import NotFoundError
 from .engine.labels import resolve_version
 from .engine.rendering import CompiledBody, compiled_for
-from .models import ApiKey, Invocation, Label, LabelMove, Template, Version
+from .models import ApiKey, Invocation, Label, LabelMove, Template, TemplateAlias, Version
 
 # Version fields a send does not read: the compiled body is cached per content hash.
 HEAVY_VERSION_FIELDS = ("body", "lint")
 
 
+def templates_named(name: str) -> QuerySet[Template]:
+    """The template whose slug or one of whose aliases is ``name`` (at most one: an alias
+    is no template's slug)."""
+    aliased = TemplateAlias.objects.filter(alias=name).values("template_id")
+    return Template.objects.filter(Q(slug=name) | Q(pk__in=aliased))
+
+
 def template_get(*, slug: str) -> Template:
-    """The template with ``slug``; ``NotFoundError`` otherwise."""
-    template = Template.objects.filter(slug=slug).first()
+    """The template with ``slug``, or with ``slug`` among its aliases; ``NotFoundError``
+    otherwise."""
+    template = templates_named(slug).first()
     if template is None:
         raise NotFoundError(f"template '{slug}' not found")
     return template
@@ -105,10 +113,11 @@ def invocation_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Invocation]:
-    """Invocations, newest first, filtered by template slug, version, model, status, time."""
+    """Invocations, newest first, filtered by template (slug or alias), version, model,
+    status, time."""
     invocations = Invocation.objects.select_related("template", "version")
     if template is not None:
-        invocations = invocations.filter(template__slug=template)
+        invocations = invocations.filter(template__in=templates_named(template))
     if version is not None:
         invocations = invocations.filter(version__number=version)
     if model is not None:

@@ -33,20 +33,38 @@ from .engine.rendering import (
     continue_render,
     render,
 )
-from .models import Label, LabelMove, Template, Version
+from .models import (
+    Label,
+    LabelMove,
+    Template,
+    TemplateAlias,
+    Version,
+    alias_conflicts,
+    alias_list_problem,
+    slug_alias_problem,
+)
 from .selectors import template_cache_entries, version_compiled, version_get, version_resolve
 
 
 @transaction.atomic
 def template_create(
-    *, slug: str, name: str, description: str = "", sample_variables: dict[str, Any] | None = None
+    *,
+    slug: str,
+    name: str,
+    description: str = "",
+    sample_variables: dict[str, Any] | None = None,
+    aliases: list[str] | None = None,
 ) -> Template:
-    """Create a template; ``ConflictError`` when the slug is taken."""
+    """Create a template (with its ``aliases``); ``ConflictError`` when the slug is taken,
+    by a template or as an alias, and ``CachetError`` for an alias it cannot have."""
     if Template.objects.filter(slug=slug).exists():
         raise ConflictError(f"a template with slug '{slug}' already exists")
+    problem = slug_alias_problem(slug)
+    if problem is not None:
+        raise ConflictError(problem)
     try:
         with transaction.atomic():
-            return Template.objects.create(
+            template = Template.objects.create(
                 slug=slug,
                 name=name,
                 description=description,
@@ -54,14 +72,60 @@ def template_create(
             )
     except IntegrityError:
         raise ConflictError(f"a template with slug '{slug}' already exists") from None
+    if aliases:
+        template_aliases_set(template=template, aliases=aliases)
+    return template
 
 
-def template_update(*, template: Template, **fields: Any) -> Template:
-    """Edit a template's metadata (name, description, sample variables)."""
+@transaction.atomic
+def template_update(
+    *, template: Template, aliases: list[str] | None = None, **fields: Any
+) -> Template:
+    """Edit a template's metadata (name, description, sample variables) and, when given,
+    replace its aliases."""
     for key, value in fields.items():
         setattr(template, key, value)
     template.save(update_fields=[*fields, "updated_at"])
+    if aliases is not None:
+        template_aliases_set(template=template, aliases=aliases)
     return template
+
+
+@transaction.atomic
+def template_aliases_set(*, template: Template, aliases: list[str]) -> list[str]:
+    """Make ``aliases`` the whole set of the template's aliases; return them, sorted.
+
+    Raises ``CachetError`` naming the first alias that is malformed, listed twice, some
+    template's slug, or already another template's alias (naming that template).
+    """
+    problem = alias_list_problem(aliases)
+    if problem is not None:
+        alias, message = problem
+        raise CachetError(message, details={"alias": alias})
+    # Lock the template row: concurrent replacements of one template's set take turns.
+    Template.objects.select_for_update().filter(pk=template.pk).first()
+    conflicts = alias_conflicts(aliases, template_id=template.pk)
+    for alias in aliases:
+        if alias in conflicts:
+            raise CachetError(conflicts[alias], details={"alias": alias})
+    kept = set(aliases)
+    template.aliases.exclude(alias__in=kept).delete()
+    have = set(template.aliases.values_list("alias", flat=True))
+    try:
+        with transaction.atomic():
+            TemplateAlias.objects.bulk_create(
+                TemplateAlias(template=template, alias=alias)
+                for alias in aliases
+                if alias not in have
+            )
+    except IntegrityError:
+        # Another template took one of them since the check above.
+        taken = alias_conflicts(aliases, template_id=template.pk)
+        alias = next((a for a in aliases if a in taken), aliases[0])
+        message = taken.get(alias, f"alias '{alias}' is already used by another template")
+        raise CachetError(message, details={"alias": alias}) from None
+    template.save(update_fields=["updated_at"])
+    return sorted(kept)
 
 
 def render_limits() -> Limits:

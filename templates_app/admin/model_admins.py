@@ -19,7 +19,7 @@ from django.utils.html import format_html, format_html_join
 
 from gateway.types import effective_ttl
 
-from ..models import ApiKey, Invocation, LabelMove, Template, Version
+from ..models import ApiKey, Invocation, LabelMove, Template, TemplateAlias, Version, alias_is_slug
 from . import catalog, editor, pages
 
 
@@ -36,11 +36,40 @@ class ReadOnlyMixin:
         return False
 
 
+class TemplateAliasFormSet(forms.BaseInlineFormSet):
+    """Aliases as the model checks them (``TemplateAlias.clean``), and none equal to the
+    slug being saved with them, which the database does not know yet."""
+
+    def clean(self) -> None:
+        super().clean()
+        slug = self.instance.slug
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if data.get("alias") == slug and not data.get("DELETE"):
+                form.add_error("alias", alias_is_slug(slug))
+
+
+class TemplateAliasInline(admin.TabularInline):
+    model = TemplateAlias
+    formset = TemplateAliasFormSet
+    fields = ["alias"]
+    extra = 1
+    verbose_name_plural = "aliases (other names the template resolves by, like its slug)"
+
+
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
-    list_display = ["slug", "name", "version_count", "updated_at"]
-    search_fields = ["slug", "name", "description"]
+    list_display = ["slug", "alias_list", "name", "version_count", "updated_at"]
+    search_fields = ["slug", "aliases__alias", "name", "description"]
     readonly_fields = ["version_count", "created_at", "updated_at"]
+    inlines = [TemplateAliasInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Template]:
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    @admin.display(description="aliases")
+    def alias_list(self, template: Template) -> str:
+        return ", ".join(alias.alias for alias in template.aliases.all())
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # its versions are kept forever

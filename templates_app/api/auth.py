@@ -127,11 +127,11 @@ class KeyMayUseTemplate(BasePermission):
         key = request.auth
         if not isinstance(key, ApiKey):
             return True
-        slugs = key.template_slugs()
-        if not slugs:
+        names = key.template_names()  # an alias names its template as its slug does
+        if not names:
             return True
         slug = view.kwargs.get("slug")
-        if slug is not None and slug not in slugs:
+        if slug is not None and slug not in names:
             # The same answer as for a slug that does not exist (selectors.template_get).
             raise NotFoundError(f"template '{slug}' not found")
         if slug is None and request.method not in SAFE_METHODS:

@@ -117,7 +117,12 @@ TEMPLATE_CREATE_EXAMPLES = [
     )
 ]
 TEMPLATE_UPDATE_EXAMPLES = [
-    example("New description", {"description": "Answers from the document only."})
+    example("New description", {"description": "Answers from the document only."}),
+    example(
+        "Aliases",
+        {"aliases": ["pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"]},
+        "Replaces the whole set of aliases; `[]` removes them all.",
+    ),
 ]
 VERSION_CREATE_EXAMPLES = [
     example(

@@ -19,6 +19,7 @@ from ..models import (
     LabelMove,
     Template,
     Version,
+    alias_list_problem,
 )
 
 
@@ -45,17 +46,32 @@ class JSONObjectField(serializers.JSONField):
         return value
 
 
+class TemplateAliasesField(serializers.ListField):
+    """A template's aliases: distinct, each well-formed (``models.alias_list_problem``)."""
+
+    child = StrictCharField(allow_blank=True, trim_whitespace=False)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        aliases = super().to_internal_value(data)
+        problem = alias_list_problem(aliases)
+        if problem is not None:
+            raise serializers.ValidationError(problem[1])
+        return aliases
+
+
 class TemplateInputSerializer(serializers.Serializer):
     slug = StrictCharField(max_length=100, validators=[SLUG_VALIDATOR])
     name = StrictCharField(max_length=200)
     description = StrictCharField(required=False, allow_blank=True, default="", max_length=20_000)
     sample_variables = JSONObjectField(required=False, default=dict)
+    aliases = TemplateAliasesField(required=False, default=list, max_length=100)
 
 
 class TemplateUpdateSerializer(serializers.Serializer):
     name = StrictCharField(max_length=200, required=False)
     description = StrictCharField(required=False, allow_blank=True, max_length=20_000)
     sample_variables = JSONObjectField(required=False)
+    aliases = TemplateAliasesField(required=False, max_length=100)  # replaces the whole set
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = (
@@ -66,7 +82,8 @@ class TemplateUpdateSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(
                 {
-                    key: "cannot be changed here (editable: name, description, sample_variables)"
+                    key: "cannot be changed here "
+                    "(editable: name, description, sample_variables, aliases)"
                     for key in sorted(unknown)
                 }
             )
@@ -74,6 +91,7 @@ class TemplateUpdateSerializer(serializers.Serializer):
 
 
 class TemplateOutputSerializer(serializers.ModelSerializer):
+    aliases = serializers.SlugRelatedField(many=True, read_only=True, slug_field="alias")
     labels = serializers.SerializerMethodField()
     latest_version = serializers.SerializerMethodField()
 
@@ -84,6 +102,7 @@ class TemplateOutputSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "sample_variables",
+            "aliases",
             "labels",
             "latest_version",
             "created_at",

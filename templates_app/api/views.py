@@ -192,13 +192,15 @@ class TemplateListCreateApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         queryset = selectors.for_api_key(selectors.template_list(), api_key=key_of(request))
-        queryset = queryset.prefetch_related("labels__version")
+        queryset = queryset.prefetch_related("aliases", "labels__version")
         return _paginated(request, self, queryset, TemplateOutputSerializer)
 
     @extend_schema(
         summary="Create a template",
-        description="Creates a template without versions: slug, name, description and sample "
-        "variables (what previews and lint render with). Its prompt goes in its versions.",
+        description="Creates a template without versions: slug, name, description, sample "
+        "variables (what previews and lint render with) and aliases (other names it resolves "
+        "by wherever a slug goes, e.g. an imported `pmpt_…` id). Its prompt goes in its "
+        "versions.",
         request=TemplateInputSerializer,
         responses={
             201: TemplateOutputSerializer,
@@ -222,8 +224,9 @@ class TemplateDetailApi(ApiView):
 
     @extend_schema(
         summary="Read a template",
-        description="The template's metadata, its labels (name: version number) and its "
-        "latest version number (null before its first version).",
+        description="The template's metadata, its aliases, its labels (name: version number) "
+        "and its latest version number (null before its first version). `{slug}` may be an "
+        "alias here and in every path below; answers name the template by its slug.",
         responses={200: TemplateOutputSerializer, **errors()},
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -231,8 +234,9 @@ class TemplateDetailApi(ApiView):
 
     @extend_schema(
         summary="Edit a template's metadata",
-        description="Changes `name`, `description` or `sample_variables`; any other field "
-        "(the slug included) is a 400. Versions are never edited: add one instead.",
+        description="Changes `name`, `description` or `sample_variables`, or replaces the "
+        "whole set of `aliases`; any other field (the slug included) is a 400. Versions are "
+        "never edited: add one instead.",
         request=TemplateUpdateSerializer,
         responses={200: TemplateOutputSerializer, **errors()},
         examples=openapi.TEMPLATE_UPDATE_EXAMPLES,
@@ -315,7 +319,7 @@ class VersionDiffApi(ApiView):
             old=selectors.version_get(template=template, number=number),
             new=selectors.version_get(template=template, number=other),
         )
-        payload = {"template": slug, "from_version": number, "to_version": other, **diff}
+        payload = {"template": template.slug, "from_version": number, "to_version": other, **diff}
         return Response(DiffOutputSerializer(payload).data)
 
 
@@ -393,7 +397,7 @@ class TemplateRenderApi(ApiView):
         result = rendered.result
         return Response(
             {
-                "template": slug,
+                "template": template.slug,
                 "version": rendered.version.number,
                 "label": rendered.label,
                 "content_hash": rendered.version.content_hash,
@@ -518,7 +522,10 @@ class TemplateStatsApi(ApiView):
         template = selectors.template_get(slug=slug)
         filters = _valid(StatsFilterSerializer, request.query_params)
         return Response(
-            {"template": slug, "versions": selectors.template_stats(template=template, **filters)}
+            {
+                "template": template.slug,
+                "versions": selectors.template_stats(template=template, **filters),
+            }
         )
 
 

@@ -2,11 +2,12 @@
 
 ``selectors.version_resolve`` answers with up to three ORM queries (template, label,
 latest version), and compiling them costs more than running them. A send asks once:
-one statement returns the template's id and every candidate version id, and versions,
-being immutable, come from a per-process cache, loaded without their body (the compiled
-body is cached per content hash). Labels are read on every send, so a label move takes
-effect at once. The rule that picks among the candidates is ``engine.labels.resolve_version``,
-which ``version_resolve`` applies too: answers and errors are the same.
+one statement finds the template by its slug or an alias and returns its id, its slug and
+every candidate version id, and versions, being immutable, come from a per-process cache,
+loaded without their body (the compiled body is cached per content hash). Labels are read
+on every send, so a label move takes effect at once. The rule that picks among the
+candidates is ``engine.labels.resolve_version``, which ``version_resolve`` applies too:
+answers and errors are the same.
 """
 
 from __future__ import annotations
@@ -21,15 +22,20 @@ from django.dispatch import receiver
 
 from ..engine.errors import NotFoundError
 from ..engine.labels import label_to_look_up, resolve_version
-from ..models import Label, Template, Version
+from ..models import Label, Template, TemplateAlias, Version
 from ..selectors import HEAVY_VERSION_FIELDS
 
+# The template is named by its slug or by one of its aliases (never both: an alias is no
+# template's slug); COALESCE asks the alias table only when no slug matched.
 _SQL = """
-SELECT t.id,
+SELECT t.id, t.slug,
   (SELECT l.version_id FROM {label} l WHERE l.template_id = t.id AND l.name = %s),
   (SELECT v.id FROM {version} v WHERE v.template_id = t.id AND v.number = %s),
   (SELECT v.id FROM {version} v WHERE v.template_id = t.id ORDER BY v.number DESC LIMIT 1)
-FROM {template} t WHERE t.slug = %s
+FROM {template} t WHERE t.id = COALESCE(
+  (SELECT s.id FROM {template} s WHERE s.slug = %s),
+  (SELECT a.template_id FROM {alias} a WHERE a.alias = %s)
+)
 """
 
 
@@ -40,6 +46,7 @@ def _statement() -> str:
         label=qn(Label._meta.db_table),
         version=qn(Version._meta.db_table),
         template=qn(Template._meta.db_table),
+        alias=qn(TemplateAlias._meta.db_table),
     )
 
 
@@ -73,13 +80,16 @@ def _forget(sender: type[Version], instance: Version, **kwargs: object) -> None:
 def send_target(
     *, slug: str, version: int | None = None, label: str | None = None
 ) -> tuple[Template, Version, str | None]:
-    """The template (id and slug only), the version and the label a send goes through."""
+    """The template (id and slug only), the version and the label a send goes through.
+
+    ``slug`` may be one of the template's aliases; the template keeps its own slug.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(_statement(), [label_to_look_up(label), version, slug])
+        cursor.execute(_statement(), [label_to_look_up(label), version, slug, slug])
         row = cursor.fetchone()
     if row is None:
         raise NotFoundError(f"template '{slug}' not found")
-    template_id, by_label, by_number, latest = row
+    template_id, slug, by_label, by_number, latest = row
     template = Template(id=template_id, slug=slug)
     template._state.adding, template._state.db = False, connection.alias
     pk, label_name = resolve_version(

@@ -1,16 +1,26 @@
-"""Stored data: immutable versions, safe numbering, label history, API keys."""
+"""Stored data: immutable versions, safe numbering, label history, API keys, aliases."""
 
 from __future__ import annotations
 
 import threading
 
 import pytest
-from django.db import DatabaseError, connection, connections, transaction
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError, IntegrityError, connection, connections, transaction
 
 from templates_app import services
 from templates_app.engine.canonical import content_hash
 from templates_app.engine.rendering import compile_body, render
-from templates_app.models import ApiKey, ImmutableVersionError, Template, Version, hash_key
+from templates_app.models import (
+    ApiKey,
+    ImmutableVersionError,
+    Template,
+    TemplateAlias,
+    Version,
+    alias_list_problem,
+    alias_problem,
+    hash_key,
+)
 from tests.factories import make_body, make_template, make_version
 
 pytestmark = pytest.mark.django_db
@@ -180,3 +190,65 @@ def test_api_keys_are_stored_hashed():
     assert stored.key_hash == hash_key(raw) != raw
     assert raw not in {stored.name, stored.prefix, stored.key_hash}
     assert raw.startswith(stored.prefix)
+
+
+# --- aliases -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "alias",
+    ["pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10", "Support-Triage", "v2", "a" * 200, "x_-_y"],
+)
+def test_an_alias_may_be_letters_digits_underscores_and_dashes(alias):
+    assert alias_problem(alias) is None
+    TemplateAlias(template=make_template(), alias=alias).full_clean()
+
+
+@pytest.mark.parametrize(
+    "alias",
+    ["", "a" * 201, "pmpt 1", "pmpt.1", "pmpt/1", "pmpt_1\n", "ünïcode", "a\x00b"],
+    ids=["empty", "too-long", "space", "dot", "slash", "newline", "non-ascii", "nul"],
+)
+def test_a_malformed_alias_is_refused_by_the_rule_and_the_model(alias):
+    assert alias_problem(alias).startswith(f"alias '{alias[:80]}' is not valid: up to 200")
+    with pytest.raises(ValidationError) as raised:
+        TemplateAlias(template=make_template(), alias=alias).full_clean()
+    assert "alias" in raised.value.message_dict
+
+
+def test_an_alias_list_names_the_first_malformed_or_repeated_alias():
+    assert alias_list_problem(["a", "b"]) is None
+    assert alias_list_problem(["a", "b", "a"]) == ("a", "alias 'a' is listed twice")
+    assert alias_list_problem(["ok", "not ok"])[0] == "not ok"
+
+
+def test_an_alias_held_by_another_template_or_equal_to_a_slug_fails_model_validation():
+    support = make_template(slug="support-triage")
+    services.template_aliases_set(template=support, aliases=["pmpt_x"])
+    other = make_template(slug="other")
+    with pytest.raises(ValidationError) as raised:
+        TemplateAlias(template=other, alias="pmpt_x").full_clean()
+    assert raised.value.message_dict == {
+        "alias": ["alias 'pmpt_x' is already used by template 'support-triage'"]
+    }
+    with pytest.raises(ValidationError) as raised:
+        TemplateAlias(template=other, alias="support-triage").full_clean()
+    assert raised.value.message_dict == {
+        "alias": ["alias 'support-triage' is the slug of template 'support-triage'"]
+    }
+
+
+def test_a_template_whose_slug_is_an_alias_fails_model_validation():
+    support = make_template(slug="support-triage")
+    services.template_aliases_set(template=support, aliases=["triage"])
+    with pytest.raises(ValidationError) as raised:
+        Template(slug="triage", name="Triage").full_clean()
+    assert raised.value.message_dict == {
+        "slug": ["slug 'triage' is already an alias of template 'support-triage'"]
+    }
+
+
+def test_the_database_refuses_one_alias_on_two_templates():
+    TemplateAlias.objects.create(template=make_template(slug="one"), alias="shared")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TemplateAlias.objects.create(template=make_template(slug="two"), alias="shared")

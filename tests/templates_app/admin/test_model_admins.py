@@ -1,4 +1,5 @@
-"""The admin: pages load for staff, versions are read-only, API keys are shown once."""
+"""The admin: pages load for staff, versions are read-only, API keys are shown once,
+template aliases are edited with the same rules as in the API."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
 
-from templates_app.models import ApiKey, hash_key
-from tests.factories import make_version
+from templates_app import services
+from templates_app.models import ApiKey, Template, hash_key
+from tests.factories import make_template, make_version
 
 pytestmark = pytest.mark.django_db
 
@@ -71,3 +73,129 @@ def test_revoke_action_revokes_at_once(staff):
 def test_a_new_key_shown_once_never_travels_in_a_cookie(staff):
     response = staff.post(reverse("admin:templates_app_apikey_add"), {"name": "cookie-check"})
     assert "messages" not in response.cookies
+
+
+# --- template aliases ----------------------------------------------------------------------
+
+
+def template_form(slug="doc-qa", aliases=(), existing=(), **fields):
+    """The template add/change form's POST data: its fields, then the aliases inline
+    (``existing``: (id, alias, delete) of stored aliases, then new ``aliases``)."""
+    data = {
+        "slug": slug,
+        "name": "Document Q&A",
+        "description": "",
+        "sample_variables": "{}",
+        "aliases-TOTAL_FORMS": str(len(existing) + len(aliases)),
+        "aliases-INITIAL_FORMS": str(len(existing)),
+        "aliases-MIN_NUM_FORMS": "0",
+        "aliases-MAX_NUM_FORMS": "1000",
+        **fields,
+    }
+    for n, (pk, alias, delete) in enumerate(existing):
+        data[f"aliases-{n}-id"] = str(pk)
+        data[f"aliases-{n}-alias"] = alias
+        if delete:
+            data[f"aliases-{n}-DELETE"] = "on"
+    for n, alias in enumerate(aliases, start=len(existing)):
+        data[f"aliases-{n}-alias"] = alias
+    return data
+
+
+def aliases_of(template) -> list[str]:
+    return list(template.aliases.values_list("alias", flat=True))
+
+
+def alias_errors(response) -> list[str]:
+    """Every error of the aliases inline, as text."""
+    [formset] = response.context["inline_admin_formsets"]
+    errors = [
+        str(e) for form_errors in formset.formset.errors for e in form_errors.get("alias", [])
+    ]
+    return errors + [str(e) for e in formset.formset.non_form_errors()]
+
+
+def test_a_template_is_added_in_the_admin_with_its_aliases(staff):
+    response = staff.post(
+        reverse("admin:templates_app_template_add"),
+        template_form(aliases=["pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10", "triage"]),
+    )
+    assert response.status_code == 302, response.content[:3000]
+    template = Template.objects.get(slug="doc-qa")
+    assert aliases_of(template) == ["pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10", "triage"]
+
+
+def test_the_change_page_shows_and_edits_the_aliases(staff):
+    template = make_version().template
+    services.template_aliases_set(template=template, aliases=["old-one", "kept"])
+    url = reverse("admin:templates_app_template_change", args=[template.pk])
+    page = staff.get(url)
+    assert page.status_code == 200
+    assert b'name="aliases-TOTAL_FORMS"' in page.content and b'value="old-one"' in page.content
+    stored = {a.alias: a.pk for a in template.aliases.all()}
+    response = staff.post(
+        url,
+        template_form(
+            existing=[(stored["kept"], "kept", False), (stored["old-one"], "old-one", True)],
+            aliases=["new-one"],
+        ),
+    )
+    assert response.status_code == 302, response.content[:3000]
+    assert aliases_of(template) == ["kept", "new-one"]
+
+
+def test_the_templates_list_shows_aliases_and_finds_a_template_by_one(staff):
+    services.template_aliases_set(
+        template=make_template(slug="support-triage"), aliases=["pmpt_x", "triage"]
+    )
+    make_template(slug="other")
+    url = reverse("admin:templates_app_template_changelist")
+    listing = staff.get(url)
+    assert b"pmpt_x, triage" in listing.content
+    found = staff.get(url, {"q": "pmpt_x"})
+    assert [t.slug for t in found.context["cl"].result_list] == ["support-triage"]
+
+
+@pytest.mark.parametrize(
+    ("aliases", "expected"),
+    [
+        (["pmpt_x"], "alias 'pmpt_x' is already used by template 'support-triage'"),
+        (["support-triage"], "alias 'support-triage' is the slug of template 'support-triage'"),
+        (["doc-qa"], "alias 'doc-qa' is the slug of template 'doc-qa'"),
+        (["pmpt.x"], "up to 200 letters, digits, _ and -"),
+        (["twice", "twice"], "Please correct the duplicate data for alias"),
+    ],
+    ids=["another-templates-alias", "another-slug", "its-own-slug", "bad-format", "twice"],
+)
+def test_the_admin_refuses_the_aliases_the_api_refuses(staff, aliases, expected):
+    services.template_aliases_set(template=make_template(slug="support-triage"), aliases=["pmpt_x"])
+    doc_qa = make_template(slug="doc-qa")
+    for url, slug in [
+        (reverse("admin:templates_app_template_add"), "new-one"),
+        (reverse("admin:templates_app_template_change", args=[doc_qa.pk]), "doc-qa"),
+    ]:
+        response = staff.post(url, template_form(slug=slug, aliases=aliases))
+        assert response.status_code == 200, url
+        assert any(expected in error for error in alias_errors(response)), alias_errors(response)
+    assert aliases_of(doc_qa) == []
+    assert not Template.objects.filter(slug="new-one").exists()
+
+
+def test_the_admin_refuses_an_alias_equal_to_the_slug_being_added_with_it(staff):
+    response = staff.post(
+        reverse("admin:templates_app_template_add"),
+        template_form(slug="new-one", aliases=["fine", "new-one"]),
+    )
+    assert response.status_code == 200
+    assert alias_errors(response) == ["alias 'new-one' is the slug of template 'new-one'"]
+    assert not Template.objects.filter(slug="new-one").exists()
+
+
+def test_the_admin_refuses_a_slug_that_is_an_alias(staff):
+    services.template_aliases_set(template=make_template(slug="support-triage"), aliases=["triage"])
+    response = staff.post(reverse("admin:templates_app_template_add"), template_form(slug="triage"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["slug"] == [
+        "slug 'triage' is already an alias of template 'support-triage'"
+    ]
+    assert not Template.objects.filter(slug="triage").exists()

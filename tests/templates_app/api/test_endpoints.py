@@ -239,6 +239,7 @@ def test_create_template_returns_201_with_its_fields(api):
     assert data["name"] == "Document Q&A"
     assert data["description"] == "Answers from a contract."
     assert data["sample_variables"] == {"question": "Uptime?"}
+    assert data["aliases"] == []
     assert data["labels"] == {}
     assert data["latest_version"] is None
     assert data["created_at"] and data["updated_at"]
@@ -361,6 +362,173 @@ def test_unknown_template_is_404_json(api, method, path):
 
     error = assert_error(response, 404, "not_found")
     assert "missing" in error["message"]
+
+
+# --- aliases -------------------------------------------------------------------------------
+
+ALIAS = "pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"
+ALIAS_URL = f"{API}/templates/{ALIAS}"
+
+
+def test_create_template_with_aliases_shows_them(api):
+    data = create_template(api, aliases=["triage", ALIAS])
+
+    assert data["aliases"] == [ALIAS, "triage"]
+    assert api.get(ALIAS_URL).json()["slug"] == SLUG
+
+
+def test_an_alias_names_the_template_on_every_endpoint_and_answers_name_the_slug(api):
+    create_template(api, aliases=[ALIAS])
+    assert post_version(api, make_body(), message="one", slug=ALIAS).status_code == 201
+    create_version(api, make_body(params={"max_tokens": 100}))
+    assert (
+        api.put(f"{ALIAS_URL}/labels/production", {"version": 1}, format="json").status_code == 200
+    )
+
+    detail = api.get(ALIAS_URL).json()
+    versions = api.get(f"{ALIAS_URL}/versions").json()["results"]
+    one = api.get(f"{ALIAS_URL}/versions/1").json()
+    diff = api.get(f"{ALIAS_URL}/versions/1/diff/2").json()
+    labels = api.get(f"{ALIAS_URL}/labels")
+    rendered = api.post(f"{ALIAS_URL}/render", {"variables": VARIABLES}, format="json").json()
+    lint = api.post(f"{ALIAS_URL}/lint", {"version": 2}, format="json")
+    preview = api.post(f"{ALIAS_URL}/preview", {"body": make_body()}, format="json")
+    stats = api.get(f"{ALIAS_URL}/stats").json()
+
+    assert (detail["slug"], detail["aliases"], detail["labels"]) == (
+        SLUG,
+        [ALIAS],
+        {"production": 1},
+    )
+    assert [(v["template"], v["version"]) for v in versions] == [(SLUG, 2), (SLUG, 1)]
+    assert (one["template"], one["message"]) == (SLUG, "one")
+    assert diff["template"] == SLUG
+    assert labels.status_code == 200
+    assert (rendered["template"], rendered["version"], rendered["label"]) == (
+        SLUG,
+        1,
+        "production",
+    )
+    assert rendered["request"] == render(api).json()["request"]
+    assert lint.status_code == 200 and preview.status_code == 200
+    assert stats["template"] == SLUG
+
+
+def test_a_missing_alias_is_404_naming_it(api, template):
+    error = assert_error(api.get(f"{API}/templates/pmpt_missing"), 404, "not_found")
+
+    assert error["message"] == "template 'pmpt_missing' not found"
+
+
+def test_create_template_with_an_alias_of_another_template_is_400_naming_both(api):
+    create_template(api, slug="support-triage", aliases=["pmpt_x"])
+
+    response = api.post(
+        f"{API}/templates", {"slug": SLUG, "name": "Doc", "aliases": ["pmpt_x"]}, format="json"
+    )
+
+    error = assert_error(response, 400, "invalid_request")
+    assert error["message"] == "alias 'pmpt_x' is already used by template 'support-triage'"
+    assert error["details"] == {"alias": "pmpt_x"}
+    assert api.get(TEMPLATE_URL).status_code == 404
+
+
+def test_create_template_with_an_alias_equal_to_a_slug_is_400(api, template):
+    response = api.post(
+        f"{API}/templates", {"slug": "other", "name": "Other", "aliases": [SLUG]}, format="json"
+    )
+
+    error = assert_error(response, 400, "invalid_request")
+    assert error["message"] == f"alias '{SLUG}' is the slug of template '{SLUG}'"
+
+
+def test_create_template_whose_slug_is_an_alias_is_409_naming_the_holder(api):
+    create_template(api, slug="support-triage", aliases=["triage"])
+
+    response = api.post(f"{API}/templates", {"slug": "triage", "name": "Triage"}, format="json")
+
+    error = assert_error(response, 409, "conflict")
+    assert error["message"] == "slug 'triage' is already an alias of template 'support-triage'"
+
+
+@pytest.mark.parametrize(
+    "aliases, message",
+    [
+        (["pmpt_a", "pmpt_a"], "aliases: alias 'pmpt_a' is listed twice"),
+        (["pmpt.a"], "aliases: alias 'pmpt.a' is not valid: up to 200 letters, digits, _ and -"),
+        ([" pmpt_a"], "aliases: alias ' pmpt_a' is not valid"),
+        ([""], "aliases: alias '' is not valid"),
+        (["a" * 201], f"aliases: alias '{'a' * 80}' is not valid"),
+        ([7], "aliases.0: must be a string"),
+        ("pmpt_a", "aliases: "),
+    ],
+    ids=["listed-twice", "dot", "leading-space", "empty", "too-long", "number", "not-a-list"],
+)
+def test_bad_aliases_are_400_naming_them_on_create_and_patch(api, aliases, message):
+    created = api.post(
+        f"{API}/templates", {"slug": SLUG, "name": "Doc", "aliases": aliases}, format="json"
+    )
+    create_template(api, slug="other")
+    patched = api.patch(f"{API}/templates/other", {"aliases": aliases}, format="json")
+
+    for response in (created, patched):
+        error = assert_error(response, 400, "invalid_request")
+        assert error["message"].startswith(message), error
+        assert "aliases" in error["details"]
+    assert api.get(TEMPLATE_URL).status_code == 404
+    assert api.get(f"{API}/templates/other").json()["aliases"] == []
+
+
+def test_patch_aliases_replaces_the_whole_set(api):
+    create_template(api, aliases=["old-one", "kept"])
+
+    response = api.patch(TEMPLATE_URL, {"aliases": ["kept", ALIAS]}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["aliases"] == ["kept", ALIAS]
+    assert api.get(f"{API}/templates/old-one").status_code == 404
+    assert api.get(ALIAS_URL).json()["slug"] == SLUG
+    cleared = api.patch(ALIAS_URL, {"aliases": []}, format="json")
+    assert cleared.json()["aliases"] == []
+    assert api.get(ALIAS_URL).status_code == 404
+
+
+def test_patch_without_aliases_keeps_them(api):
+    create_template(api, aliases=[ALIAS])
+
+    api.patch(TEMPLATE_URL, {"name": "Renamed"}, format="json")
+
+    assert api.get(TEMPLATE_URL).json()["aliases"] == [ALIAS]
+
+
+def test_patch_with_an_alias_of_another_template_is_400_and_changes_nothing(api):
+    create_template(api, slug="support-triage", aliases=["pmpt_x"])
+    create_template(api, aliases=["mine"])
+
+    response = api.patch(TEMPLATE_URL, {"name": "Renamed", "aliases": ["pmpt_x"]}, format="json")
+
+    error = assert_error(response, 400, "invalid_request")
+    assert error["message"] == "alias 'pmpt_x' is already used by template 'support-triage'"
+    data = api.get(TEMPLATE_URL).json()
+    assert (data["name"], data["aliases"]) == ("Document Q&A", ["mine"])
+
+
+def test_patch_of_an_unknown_field_lists_aliases_as_editable(api, template):
+    error = assert_error(api.patch(TEMPLATE_URL, {"colour": "blue"}, format="json"), 400)
+
+    assert "editable: name, description, sample_variables, aliases" in error["message"]
+
+
+def test_the_template_list_shows_each_templates_aliases(api):
+    create_template(api, slug="alpha", aliases=["pmpt_a", "a-too"])
+    create_template(api, slug="beta")
+
+    results = api.get(f"{API}/templates").json()["results"]
+
+    assert [(t["slug"], t["aliases"]) for t in results] == [
+        ("alpha", ["a-too", "pmpt_a"]),
+        ("beta", []),
+    ]
 
 
 # --- versions ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from django.urls import URLPattern, resolve, reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from templates_app import services
 from templates_app.api import urls
 from templates_app.api.throttling import window_count
 from templates_app.models import ApiKey, Template, hash_key
@@ -243,6 +244,18 @@ def test_a_limited_key_cannot_create_a_template(templates):
     )
     assert error_of(response, 403)["type"] == "permission_denied"
     assert not Template.objects.filter(slug="mine-now").exists()
+
+
+def test_a_limited_key_uses_its_templates_by_their_aliases_and_not_others(templates):
+    doc_qa, other = templates
+    services.template_aliases_set(template=doc_qa, aliases=["pmpt_mine"])
+    services.template_aliases_set(template=other, aliases=["pmpt_theirs"])
+    limited = key_client(templates=[doc_qa])
+    for method, path, data, _ in TEMPLATE_ENDPOINTS:
+        response = call(limited, method, path.replace("/doc-qa", "/pmpt_mine"), data)
+        assert 200 <= response.status_code < 300, (path, response.content[:1000])
+    refused = limited.get(f"{API}/templates/pmpt_theirs")
+    assert error_of(refused, 404)["message"] == "template 'pmpt_theirs' not found"
 
 
 def test_a_key_limited_to_several_templates_uses_each(templates):

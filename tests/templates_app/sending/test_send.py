@@ -18,6 +18,7 @@ from tests.factories import DOCUMENT, make_template, make_version
 pytestmark = pytest.mark.django_db
 
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
+ALIAS = "pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +112,40 @@ def test_every_send_is_recorded_with_usage_and_fingerprints(api, template):
     assert invocation.cache_write_1h_tokens == body["usage"]["cache_write_1h_tokens"]
     assert invocation.variables == VALUES
     assert invocation.latency_ms is not None
+
+
+def test_a_send_through_an_alias_answers_and_records_the_template_by_its_slug(api, template):
+    from templates_app import services
+
+    services.template_aliases_set(template=template, aliases=[ALIAS])
+    first = send(api, slug=ALIAS)
+    assert first.status_code == 200, first.json()
+    second = send(api, slug=ALIAS, variables={**VALUES, "question": "Another question?"})
+    assert first.json()["template"] == second.json()["template"] == "doc-qa"
+    # An alias is the same template: the second call reads what the first one wrote.
+    assert second.json()["usage"]["cache_read_tokens"] > 0 and second.json()["miss"] is None
+    invocation = Invocation.objects.get(pk=second.json()["invocation_id"])
+    assert invocation.template == template
+    url = reverse("invocation-list")
+    assert api.get(url, {"template": ALIAS}).json()["count"] == 2
+    stats = api.get(reverse("stats", args=[ALIAS])).json()
+    assert stats["template"] == "doc-qa" and stats["versions"][0]["calls"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_send_through_an_alias_names_the_slug(api_key, template):
+    from templates_app import services
+
+    services.template_aliases_set(template=template, aliases=[ALIAS])
+    response = call_asgi(
+        "POST",
+        f"/api/v1/templates/{ALIAS}/send",
+        {"variables": VALUES, "stream": True},
+        headers=bearer(api_key),
+    )
+    assert response.status == 200, response.body
+    kind, done = response.events()[-1]
+    assert (kind, done["template"]) == ("done", "doc-qa")
 
 
 @pytest.mark.django_db(transaction=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from templates_app import services
 from templates_app.engine import rendering
@@ -16,7 +18,8 @@ from tests.factories import make_body, make_template, make_version
 
 pytestmark = pytest.mark.django_db
 
-SLUGS = ["doc-qa", "drafts", "empty", "missing"]
+ALIAS = "pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"
+SLUGS = ["doc-qa", ALIAS, "drafts", "empty-v0", "empty", "missing"]
 VERSIONS = [None, 1, 2, 3, 4]
 LABELS = [None, "production", "staging", "latest", "missing", ""]
 
@@ -42,8 +45,8 @@ def by_send_target(slug, version, label):
 
 @pytest.fixture
 def templates():
-    """doc-qa: v1-v3, production -> v2, staging -> v1. drafts: v1-v2, staging -> v2, no
-    production. empty: no versions."""
+    """doc-qa (alias ALIAS): v1-v3, production -> v2, staging -> v1. drafts: v1-v2,
+    staging -> v2, no production. empty (alias empty-v0): no versions."""
     doc_qa = make_template(slug="doc-qa")
     for n in range(3):
         make_version(doc_qa, message=f"v{n + 1}")
@@ -53,7 +56,8 @@ def templates():
     for n in range(2):
         make_version(drafts, message=f"v{n + 1}")
     services.label_move(template=drafts, label="staging", version=2, moved_by="alice")
-    make_template(slug="empty")
+    services.template_aliases_set(template=doc_qa, aliases=[ALIAS])
+    services.template_aliases_set(template=make_template(slug="empty"), aliases=["empty-v0"])
     return doc_qa, drafts
 
 
@@ -107,6 +111,25 @@ def test_the_version_and_the_label_a_send_goes_through(
     assert found.template_id == template.pk
 
 
+@pytest.mark.parametrize(
+    ("version", "label", "number", "through"),
+    [(None, None, 2, "production"), (3, None, 3, None), (None, "staging", 1, "staging")],
+)
+def test_an_alias_resolves_as_the_slug_and_the_template_keeps_its_slug(
+    templates, version, label, number, through
+):
+    doc_qa, _ = templates
+    template, found, via = send_target(slug=ALIAS, version=version, label=label)
+    assert (template.pk, template.slug, found.number, via) == (doc_qa.pk, "doc-qa", number, through)
+
+
+def test_what_an_alias_cannot_find_is_named_by_the_slug(templates):
+    with pytest.raises(CachetError, match="template 'doc-qa' has no version 4"):
+        send_target(slug=ALIAS, version=4)
+    with pytest.raises(CachetError, match="template 'empty' has no versions yet"):
+        send_target(slug="empty-v0")
+
+
 def test_version_and_label_together_are_refused(templates):
     with pytest.raises(CachetError) as raised:
         send_target(slug="doc-qa", version=1, label="staging")
@@ -147,15 +170,26 @@ def test_the_version_comes_without_its_body_yet_compiles(templates):
     assert compiled.body.data["params"]["max_tokens"] == 77
 
 
+@pytest.mark.parametrize("name", ["doc-qa", ALIAS])
 def test_a_repeated_resolve_is_one_statement_and_gives_a_copy_of_its_own(
-    templates, django_assert_num_queries
+    templates, django_assert_num_queries, name
 ):
-    _, first, _ = send_target(slug="doc-qa", version=3)
+    _, first, _ = send_target(slug=name, version=3)
     with django_assert_num_queries(1):
-        template, again, _ = send_target(slug="doc-qa", version=3)
+        template, again, _ = send_target(slug=name, version=3)
     assert again.pk == first.pk
     assert again is not first  # the cached version is shared; callers get copies
     assert again.template is template and first.template is not template
+
+
+@pytest.mark.parametrize("name", ["doc-qa", ALIAS, "missing"])
+def test_a_slug_or_an_alias_is_resolved_in_the_one_statement_with_the_versions(templates, name):
+    send_target(slug="doc-qa", label="latest")  # the version is cached from here on
+    # "missing" is not found, in the one statement too.
+    with CaptureQueriesContext(connection) as queries, contextlib.suppress(CachetError):
+        send_target(slug=name, label="latest")
+    [statement] = [query["sql"] for query in queries.captured_queries]
+    assert "templatealias" in statement and "version" in statement
 
 
 def test_a_version_id_reused_after_a_rollback_is_not_served_from_the_cache(templates):
