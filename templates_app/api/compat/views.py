@@ -91,8 +91,8 @@ class CompatApi(AsyncApiView):
         """Parse, check the key may use the template, resolve and render (database thread)."""
         self.compat = compat = type(self).parse(request.data)
         key = key_of(request)
-        slugs = key.template_slugs() if key is not None else ()
-        if slugs and compat.slug not in slugs:
+        names = key.template_names() if key is not None else ()  # slugs and aliases
+        if names and compat.slug not in names:
             raise NotFoundError(f"template '{compat.slug}' not found")
         self.call = SendCall(
             slug=compat.slug,

@@ -9,6 +9,7 @@ import pytest
 from django.core.cache import cache
 
 from templates_app.models import ApiKey
+from templates_app.services import template_aliases_set
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 from tests.fakes import anthropic as fake
@@ -167,3 +168,15 @@ def test_unknown_paths_are_404s_in_each_providers_shape(cachet_server):
 
     assert openai_404.status == 404 and openai_404.json()["error"]["type"] == "not_found_error"
     assert anthropic_404.status == 404 and anthropic_404.json()["type"] == "error"
+
+
+def test_a_key_limited_to_a_template_may_name_it_by_alias(cachet_server, template):
+    template_aliases_set(template=template, aliases=["pmpt_abc"])
+    _, key = ApiKey.generate(name="limited", templates=[template])
+    client = openai_client(cachet_server, key)
+
+    answer = client.chat.completions.create(
+        model="default", messages=[], extra_body={"prompt": {**PROMPT, "id": "pmpt_abc"}}
+    )
+
+    assert answer.model_extra["cachet"]["template"] == "doc-qa"

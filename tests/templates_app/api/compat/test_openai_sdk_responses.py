@@ -7,6 +7,7 @@ import openai
 import pytest
 from django.core.cache import cache
 
+from templates_app.services import template_aliases_set
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 from tests.fakes import bedrock as fake_bedrock
 from tests.fakes import openai_responses as fake_responses
@@ -149,3 +150,21 @@ def test_a_wrong_key_is_the_sdks_authentication_error(cachet_server, template):
 
     with pytest.raises(openai.AuthenticationError):
         respond(client)
+
+
+def test_code_written_for_openai_prompt_objects_works_once_the_id_is_an_alias(client, template):
+    template_aliases_set(template=template, aliases=["pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"])
+
+    # As written for OpenAI's stored prompts: only the client's base URL and key changed.
+    response = client.responses.create(
+        prompt={
+            "id": "pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10",
+            "version": "2",
+            "variables": {"document": DOCUMENT, "question": "What is the uptime?"},
+        },
+        input="Please be brief.",
+    )
+
+    assert response.status == "completed"
+    assert response.model_extra["cachet"]["template"] == "doc-qa"
+    assert response.model_extra["cachet"]["version"] == 2
