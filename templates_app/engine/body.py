@@ -242,19 +242,32 @@ def _parse_messages(raw: Any, check: Checker, fields: list, blocks: list, marker
         return
     if not raw:
         check.fail("messages", "must hold at least one message")
-    seen_other = False
+    _parse_message_list(raw, "messages", check, fields, blocks, markers)
+
+
+def _parse_message_list(
+    raw: list[Any],
+    path: str,
+    check: Checker,
+    fields: list,
+    blocks: list,
+    markers: list,
+    *,
+    seen_other: bool = False,
+) -> None:
+    """Each message of ``raw``; ``seen_other``: a non-system message came before them."""
     for index, message in enumerate(raw):
-        path = f"messages[{index}]"
-        if not check.expect(message, dict, path, "an object"):
+        where = f"{path}[{index}]"
+        if not check.expect(message, dict, where, "an object"):
             continue
         role = message.get("role")
         if role not in ROLES:
-            check.fail(f"{path}.role", f"must be one of {', '.join(ROLES)}")
+            check.fail(f"{where}.role", f"must be one of {', '.join(ROLES)}")
             continue
         if role == "system" and seen_other:
-            check.fail(f"{path}.role", "system messages must come before every other message")
+            check.fail(f"{where}.role", "system messages must come before every other message")
         seen_other = seen_other or role != "system"
-        _parse_message(message, path, check, fields, blocks, markers)
+        _parse_message(message, where, check, fields, blocks, markers)
 
 
 def _parse_message(
@@ -461,29 +474,14 @@ def _to_message(message: dict[str, Any]) -> Message:
     )
 
 
-def parse_conversation(
-    raw: Any, *, path: str = "messages", after_conversation: bool = False
-) -> tuple[Message, ...]:
+def parse_conversation(raw: Any, *, path: str = "messages") -> tuple[Message, ...]:
     """Messages a caller appends after a template's, as canonical ``Message``s. Their text is
-    used as sent: never rendered, and its line endings kept. ``after_conversation`` says the
-    template already holds non-system messages, so no system message may follow.
-    Raises ``BodyError`` naming every problem (paths start at ``path``)."""
+    used as sent: never rendered, and its line endings kept. Raises ``BodyError`` naming
+    every problem (paths start at ``path``)."""
     check = Checker()
     if check.expect(raw, list, path, "a list of messages"):
         _find_bad_text(raw, path, check)
-        seen_other = after_conversation
-        for index, message in enumerate(raw):
-            where = f"{path}[{index}]"
-            if not check.expect(message, dict, where, "an object"):
-                continue
-            role = message.get("role")
-            if role not in ROLES:
-                check.fail(f"{where}.role", f"must be one of {', '.join(ROLES)}")
-                continue
-            if role == "system" and seen_other:
-                check.fail(f"{where}.role", "system messages must come before every other message")
-            seen_other = seen_other or role != "system"
-            _parse_message(message, where, check, [], [], [])
+        _parse_message_list(raw, path, check, [], [], [])
     if check.issues:
         raise BodyError(check.issues)
     return tuple(_to_message(message) for message in raw)

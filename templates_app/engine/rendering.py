@@ -323,6 +323,11 @@ def continue_render(
     own: the conversation an SDK-compatible call continues. The cached prefixes are the
     template's, so checkpoints and fingerprints stay as rendered. Raises ``RenderError``."""
     merged = {**result.request.params, **params}
+    if any(m.role != "system" for m in result.request.messages):
+        late = next((i for i, m in enumerate(messages) if m.role == "system"), None)
+        if late is not None:
+            message = "a system message cannot follow the template's conversation"
+            raise RenderError(message, path=f"messages[{late}]")
     for path, message in rejected_params(params, result.profile):
         raise RenderError(message, path=path.removeprefix("params."))
     request = replace(result.request, messages=result.request.messages + messages, params=merged)

@@ -120,32 +120,32 @@ class CompatApi(AsyncApiView):
         return HttpResponse(body, content_type="application/json")
 
 
-class ChatCompletionsApi(CompatApi):
+class OpenAIApi(CompatApi):
+    """An OpenAI endpoint: errors in OpenAI's shape, naming the field at fault (``param``)."""
+
+    def error_body(self, status: int, message: str, exc: Exception, details: Any) -> dict:
+        param = getattr(exc, "param", None)
+        return answers.openai_error_body(status, message, param=param, details=details)
+
+
+class ChatCompletionsApi(OpenAIApi):
     parse = staticmethod(chat_request)
     answer = staticmethod(answers.chat_completion)
 
     def events(self, compat: CompatRequest) -> EventFormat:
         return answers.ChatEvents(compat.include_usage)
 
-    def error_body(self, status: int, message: str, exc: Exception, details: Any) -> dict:
-        param = getattr(exc, "param", None)
-        return answers.openai_error_body(status, message, param=param, details=details)
-
     @extend_schema(**openapi.CHAT_COMPLETIONS)
     async def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:
         return await super().post(request)
 
 
-class ResponsesApi(CompatApi):
+class ResponsesApi(OpenAIApi):
     parse = staticmethod(responses_request)
     answer = staticmethod(answers.response_object)
 
     def events(self, compat: CompatRequest) -> EventFormat:
         return answers.ResponsesEvents()
-
-    def error_body(self, status: int, message: str, exc: Exception, details: Any) -> dict:
-        param = getattr(exc, "param", None)
-        return answers.openai_error_body(status, message, param=param, details=details)
 
     @extend_schema(**openapi.RESPONSES)
     async def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:

@@ -9,8 +9,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import anthropic
+import openai
 import pytest
 import uvicorn
+from django.core.cache import cache
 
 from templates_app.sending import clients
 from tests.fakes.server import FakeServer
@@ -70,3 +73,25 @@ def upstream(settings) -> Iterator[Any]:
     for server in servers:
         server.__exit__(None, None, None)
     clients.forget_clients()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Iterator[None]:
+    """The simulator's entries live in Django's cache: each test starts cold."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def openai_client(cachet_server: CachetServer, api_key: str) -> openai.OpenAI:
+    """The official OpenAI SDK, pointed at Cachet with a valid key (no retries)."""
+    return openai.OpenAI(base_url=f"{cachet_server.url}/openai/v1", api_key=api_key, max_retries=0)
+
+
+@pytest.fixture
+def anthropic_client(cachet_server: CachetServer, api_key: str) -> anthropic.Anthropic:
+    """The official Anthropic SDK, pointed at Cachet with a valid key (no retries)."""
+    return anthropic.Anthropic(
+        base_url=f"{cachet_server.url}/anthropic", api_key=api_key, max_retries=0
+    )

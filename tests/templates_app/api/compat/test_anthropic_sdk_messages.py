@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import anthropic
 import pytest
-from django.core.cache import cache
 
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 from tests.fakes import openai as fake_openai
@@ -15,18 +14,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 @pytest.fixture
-def client(cachet_server, api_key):
-    return anthropic.Anthropic(
-        base_url=f"{cachet_server.url}/anthropic", api_key=api_key, max_retries=0
-    )
+def client(anthropic_client):
+    return anthropic_client
 
 
 @pytest.fixture
@@ -190,3 +180,10 @@ def test_a_wrong_key_is_the_sdks_authentication_error(cachet_server, template):
 def test_an_unknown_path_is_anthropics_not_found(client):
     with pytest.raises(anthropic.NotFoundError):
         client.models.list()
+
+
+def test_a_system_prompt_after_the_templates_conversation_is_refused(client, template):
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        ask(client, system="Answer in French.")
+
+    assert "a system message cannot follow the template's conversation" in str(caught.value)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import anthropic
 import openai
 import pytest
-from django.core.cache import cache
 
 from templates_app.models import ApiKey
 from templates_app.services import template_aliases_set
@@ -17,13 +16,6 @@ from tests.fakes import anthropic as fake
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PROMPT = {"id": "doc-qa", "variables": {"document": DOCUMENT, "question": "Uptime?"}}
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import openai
 import pytest
-from django.core.cache import cache
 
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 from tests.fakes import anthropic as fake_anthropic
@@ -15,16 +14,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 
 
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()  # the simulator's entries: each test starts cold
-    yield
-    cache.clear()
-
-
 @pytest.fixture
-def client(cachet_server, api_key):
-    return openai.OpenAI(base_url=f"{cachet_server.url}/openai/v1", api_key=api_key, max_retries=0)
+def client(openai_client):
+    return openai_client
 
 
 @pytest.fixture

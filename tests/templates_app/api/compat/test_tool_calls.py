@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import anthropic
-import openai
 import pytest
 
 from tests.factories import DOCUMENT, make_body, make_template, make_version
@@ -25,18 +23,6 @@ def claude(upstream):
     template = make_template(slug="doc-qa")
     make_version(template, body=make_body(model="anthropic/claude-sonnet-4-5"))
     return upstream(None, ANTHROPIC_API_KEY="sk-ant-test", ANTHROPIC_BASE_URL="{url}")
-
-
-@pytest.fixture
-def openai_client(cachet_server, api_key):
-    return openai.OpenAI(base_url=f"{cachet_server.url}/openai/v1", api_key=api_key, max_retries=0)
-
-
-@pytest.fixture
-def anthropic_client(cachet_server, api_key):
-    return anthropic.Anthropic(
-        base_url=f"{cachet_server.url}/anthropic", api_key=api_key, max_retries=0
-    )
 
 
 def test_chat_completions_carries_the_tool_call(openai_client, claude):
