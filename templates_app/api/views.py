@@ -10,7 +10,7 @@ import adrf.views
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotAcceptable, ParseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -25,6 +25,7 @@ from . import openapi
 from .auth import actor_name, key_of
 from .openapi import errors
 from .pagination import Pagination
+from .renderers import EventStreamRenderer
 from .serializers import (
     DiffOutputSerializer,
     InvocationFilterSerializer,
@@ -444,11 +445,18 @@ class TemplateLintApi(ApiView):
 
 class TemplateSendApi(AsyncApiView):
     scopes = {"POST": Scope.SEND}
+    # JSON first: a client that accepts anything gets JSON for `stream: false`.
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     def prepare_post(self, request: Request, slug: str) -> None:
         """Check the input, resolve and render (on a database thread, after authentication)."""
         data = _valid(SendInputSerializer, request.data)
         self.stream = data.pop("stream")
+        if not self.stream and isinstance(request.accepted_renderer, EventStreamRenderer):
+            raise NotAcceptable(
+                "this client accepts only text/event-stream, which a send answers with when "
+                'it streams: set "stream": true in the body (or accept application/json)'
+            )
         self.call = SendCall(slug=slug, api_key=key_of(request), caller=actor_name(request), **data)
         self.rendered = send_prepare(self.call)
 
@@ -458,8 +466,9 @@ class TemplateSendApi(AsyncApiView):
         "records the call (see `GET /invocations`, with `metadata`). Answers with the output, "
         "normalized usage, cost with and without caching, the checkpoints and, when the call "
         "wrote to the cache or read nothing, why (`miss`). With `stream: true` the answer is "
-        "`text/event-stream` instead; errors found before the provider is called are still "
-        "JSON errors.",
+        "`text/event-stream` instead, whatever the `Accept` header says; errors found before "
+        "the provider is called are still JSON errors. A client that accepts only "
+        "`text/event-stream` (an `EventSource`) must set `stream: true`.",
         request=SendInputSerializer,
         responses={
             (200, "application/json"): OpenApiResponse(
@@ -468,7 +477,14 @@ class TemplateSendApi(AsyncApiView):
                 "(`stream: true`).",
             ),
             (200, "text/event-stream"): SEND_STREAM,
-            **errors({**RENDER_ERROR_TEXTS, **openapi.PROVIDER_ERROR_DESCRIPTIONS}),
+            **errors(
+                {
+                    **RENDER_ERROR_TEXTS,
+                    406: "`Accept` names neither JSON nor `text/event-stream`, or only "
+                    "`text/event-stream` without `stream: true`.",
+                    **openapi.PROVIDER_ERROR_DESCRIPTIONS,
+                }
+            ),
         },
         examples=openapi.SEND_EXAMPLES,
     )
@@ -483,6 +499,14 @@ class TemplateSendApi(AsyncApiView):
         # Rendered here, in place: Django would render a DRF Response in a thread of its own.
         body = JSONRenderer().render(send_payload(invocation, rendered, result))
         return HttpResponse(body, content_type="application/json")
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Only the stream is text/event-stream: errors (and any other Response) are JSON,
+        # whichever of the two the client's Accept header chose.
+        if isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class InvocationListApi(ApiView):
