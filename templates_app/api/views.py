@@ -33,6 +33,7 @@ from .serializers import (
     LabelMoveInputSerializer,
     LabelOutputSerializer,
     LintInputSerializer,
+    PageQuerySerializer,
     PreviewInputSerializer,
     RenderInputSerializer,
     RenderOutputSerializer,
@@ -188,10 +189,12 @@ class TemplateListCreateApi(ApiView):
         summary="List templates",
         description="Templates by slug, each with its labels and latest version number; "
         "`limit` and `offset` page them. A key limited to some templates lists only those.",
+        parameters=[PageQuerySerializer],
         responses={200: paginated(TemplateOutputSerializer), **errors({404: None})},
         operation_id="templates_list",
     )
     def get(self, request: Request) -> Response:
+        _valid(PageQuerySerializer, request.query_params)
         queryset = selectors.for_api_key(selectors.template_list(), api_key=key_of(request))
         queryset = queryset.prefetch_related("labels__version")
         return _paginated(request, self, queryset, TemplateOutputSerializer)
@@ -252,10 +255,12 @@ class VersionListCreateApi(ApiView):
     @extend_schema(
         summary="List a template's versions",
         description="Newest first, without their bodies; `limit` and `offset` page them.",
+        parameters=[PageQuerySerializer],
         responses={200: paginated(VersionOutputSerializer), **errors()},
         operation_id="versions_list",
     )
     def get(self, request: Request, slug: str) -> Response:
+        _valid(PageQuerySerializer, request.query_params)
         template = selectors.template_get(slug=slug)
         queryset = selectors.version_list(template=template).select_related("template")
         return _paginated(request, self, queryset, VersionOutputSerializer)
@@ -522,6 +527,8 @@ class InvocationListApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         filters = _valid(InvocationFilterSerializer, request.query_params)
+        for name in PageQuerySerializer().fields:  # read by the paginator, checked here
+            filters.pop(name, None)
         queryset = selectors.for_api_key(
             selectors.invocation_list(**filters), api_key=key_of(request), via="template__"
         )
