@@ -11,10 +11,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
-from gateway.catalog import close_matches
-
 from ..engine.canonical import text_problem
 from ..engine.labels import LABEL_MAX_LENGTH
+from ..engine.validation import did_you_mean
 from ..models import (
     LABEL_VALIDATOR,
     SLUG_VALIDATOR,
@@ -29,12 +28,6 @@ from .pagination import Pagination
 # The code of an error about a name itself (unknown, or given twice): exception_handler.py
 # names all of them in the message.
 UNKNOWN_FIELD = "unknown_field"
-
-
-def did_you_mean(name: str, among: Any) -> str:
-    """``" (did you mean 'label'?)"`` when ``name`` is close to one of ``among``, else ``""``."""
-    matches = close_matches(name, among)
-    return f" (did you mean '{matches[0]}'?)" if matches else ""
 
 
 # Every input serializer's base: it refuses what it does not declare. Each unknown field (or

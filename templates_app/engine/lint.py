@@ -34,6 +34,7 @@ from .rendering import (
     unknown_model_warning,
 )
 from .sandbox import NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
+from .validation import did_you_mean
 
 UNORDERED_METHODS = ("items", "keys", "values")
 _OWN_WARNINGS = ("not_cacheable", "unknown_model_limits")
@@ -240,7 +241,8 @@ def _undeclared(compiled: CompiledBody) -> Iterator[dict[str, Any]]:
             yield _issue(
                 "undeclared_variable",
                 path,
-                f"line {line}: '{name}' is used but not declared under 'variables'",
+                f"line {line}: '{name}' is used but not declared under 'variables'"
+                + did_you_mean(name, declared),
                 line,
             )
 

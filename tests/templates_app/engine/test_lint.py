@@ -113,6 +113,15 @@ def test_undeclared_variable_is_an_error_with_its_line():
     assert "'customer'" in error["message"]
 
 
+def test_an_undeclared_variable_close_to_a_declared_one_gets_a_suggestion():
+    body = make_body()
+    body["messages"][1]["content"] = "Answer in {{ words }} words: {{ questoin }} {{ question }}"
+    [error] = report_for(body)["errors"]
+    assert error["code"] == "undeclared_variable"
+    assert "'questoin'" in error["message"]
+    assert error["message"].endswith("(did you mean 'question'?)")
+
+
 def test_names_set_inside_the_template_are_not_undeclared():
     text = "{% set x = 1 %}{% for item in [1, 2] %}{{ item }}{{ loop.index }}{% endfor %}{{ x }}"
     assert report_for(with_system_text(text))["ok"] is True
