@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 
+from templates_app.sending import clients
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 
 SEND = "/api/v1/templates/doc-qa/send"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
+
+
+@pytest.fixture(autouse=True)
+def fresh_simulator():
+    """Sends here leave no simulated cache entries behind for later tests to read."""
+    cache.clear()
+    clients.forget_clients()
+    yield
+    cache.clear()
+    clients.forget_clients()
 
 
 @pytest.fixture
