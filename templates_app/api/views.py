@@ -21,6 +21,7 @@ from ..models import ApiKey
 from ..sending.dbthreads import run_db
 from ..sending.flow import send_payload, send_prepare, template_send, template_stream
 from ..sending.recording import SendCall
+from ..sending.writer import invocations_visible
 from . import openapi
 from .auth import actor_name, key_of
 from .openapi import errors
@@ -529,6 +530,7 @@ class InvocationListApi(ApiView):
         filters = _valid(InvocationFilterSerializer, request.query_params)
         for name in PageQuerySerializer().fields:  # read by the paginator, checked here
             filters.pop(name, None)
+        invocations_visible()
         queryset = selectors.for_api_key(
             selectors.invocation_list(**filters), api_key=key_of(request), via="template__"
         )
@@ -548,6 +550,7 @@ class TemplateStatsApi(ApiView):
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
         filters = _valid(StatsFilterSerializer, request.query_params)
+        invocations_visible()
         return Response(
             {"template": slug, "versions": selectors.template_stats(template=template, **filters)}
         )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from templates_app.sending import clients
+from templates_app.sending import clients, writer
+from templates_app.sending.writer import InvocationWriter, writer_stop
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 
@@ -115,3 +116,36 @@ def test_an_error_before_the_stream_starts_is_json_for_an_event_stream_client(ap
     assert response.status == 400
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"]["type"] == "invalid_variables"
+
+
+# --- An invocation is visible once its send has answered -------------------------------------
+
+
+@pytest.fixture
+def slow_writer(settings):
+    """The process's writer, queued, lingering far longer than any test: a row it holds is
+    written only when something asks for it."""
+    settings.CACHET = {**settings.CACHET, "INVOCATION_QUEUE": 100}
+    writer_stop()
+    writer._writer = InvocationWriter(capacity=100, linger=60)
+    yield writer.invocation_writer()
+    writer_stop(timeout=5)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("stream", [False, True])
+def test_an_invocation_is_listed_as_soon_as_its_send_has_answered(
+    api, api_key, template, slow_writer, stream
+):
+    response = call_asgi(
+        "POST", SEND, {"variables": VALUES, "stream": stream}, headers=bearer(api_key, "*/*")
+    )
+    assert response.status == 200
+    answered = response.events()[-1][1] if stream else response.json()
+    assert slow_writer.queued() == 1  # still queued: the writer has not written it yet
+
+    listed = api.get("/api/v1/invocations").json()["results"]
+    stats = api.get("/api/v1/templates/doc-qa/stats").json()["versions"]
+
+    assert [row["id"] for row in listed] == [answered["invocation_id"]]
+    assert stats[0]["calls"] == 1
