@@ -491,9 +491,12 @@ def bedrock_base_id(model_id: str) -> str:
     return match["id"] if match is not None else model_id
 
 
-def close_matches(model: str) -> tuple[str, ...]:
-    """Up to three catalog model strings that look like ``model`` (a likely typo)."""
-    return tuple(difflib.get_close_matches(model, known_models(), n=3, cutoff=0.6))
+def close_matches(word: str, among: Iterable[str] | None = None) -> tuple[str, ...]:
+    """Up to three of ``among`` (default: the catalog's model strings) that look like
+    ``word``, closest first: what a likely typo meant. The one "did you mean" of Cachet:
+    model names here, and also request fields and template variables."""
+    candidates = known_models() if among is None else list(among)
+    return tuple(difflib.get_close_matches(word, candidates, n=3, cutoff=0.6))
 
 
 def is_regional(model_id: str) -> bool:

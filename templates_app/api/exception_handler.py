@@ -16,6 +16,7 @@ from gateway.errors import GatewayError
 
 from ..engine.errors import CachetError
 from ..models import ImmutableVersionError
+from .serializers import UNKNOWN_FIELD
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +54,22 @@ def _first_message(detail: Any, path: str = "") -> str:
     return f"{path}: {detail}" if path and path != "non_field_errors" else str(detail)
 
 
+def validation_message(detail: Any) -> str:
+    """The message of a validation error: every unknown field named (they come first, and a
+    typo is the likeliest cause of the rest), else the first error with its field path."""
+    if isinstance(detail, dict):
+        unknown = [
+            f"{name}: {errors[0]}"
+            for name, errors in detail.items()
+            if isinstance(errors, list)
+            and errors
+            and getattr(errors[0], "code", None) == UNKNOWN_FIELD
+        ]
+        if unknown:
+            return "; ".join(unknown)
+    return _first_message(detail)
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """Map domain, gateway, DRF and Django errors to JSON; unexpected ones to a logged 500."""
     if isinstance(exc, CachetError):
@@ -66,7 +83,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, RequestDataTooBig):
         return error_response(413, "request_too_large", str(exc))
     if isinstance(exc, exceptions.ValidationError):
-        return error_response(400, "invalid_request", _first_message(exc.detail), exc.detail)
+        return error_response(400, "invalid_request", validation_message(exc.detail), exc.detail)
     if isinstance(exc, exceptions.APIException):
         headers = {}
         if getattr(exc, "auth_header", None):

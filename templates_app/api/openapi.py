@@ -33,6 +33,15 @@ class ScopedAutoSchema(AutoSchema):
             operation["description"] = f"{description}\n\n{text}" if description else text
         return operation
 
+    def map_renderers(self, attribute: str) -> list[Any]:
+        # An operation that streams documents its text/event-stream answer by hand; its
+        # errors, and the `format` override, stay JSON only.
+        return [
+            value
+            for value in super().map_renderers(attribute)
+            if value not in ("text/event-stream", "event-stream")
+        ]
+
 
 ERROR = inline_serializer(
     "Error",

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
+from django.http import QueryDict
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.exceptions import ErrorDetail
 
 from ..engine.canonical import text_problem
 from ..engine.labels import LABEL_MAX_LENGTH
+from ..engine.validation import did_you_mean
 from ..models import (
     LABEL_VALIDATOR,
     SLUG_VALIDATOR,
@@ -21,6 +24,96 @@ from ..models import (
     Version,
     alias_list_problem,
 )
+from .pagination import Pagination
+
+# The code of an error about a name itself (unknown, or given twice): exception_handler.py
+# names all of them in the message.
+UNKNOWN_FIELD = "unknown_field"
+
+
+# Every input serializer's base: it refuses what it does not declare. Each unknown field (or
+# query parameter) is a 400 naming it, with the closest real name when one is close, and a
+# query parameter given twice is a 400: a typo must never silently fall back to a default
+# ({"lable": "staging"} rendering production). They are reported beside the known fields'
+# errors, so one answer names every problem; a subclass that words its own unknown-field
+# errors in ``validate`` keeps its wording. (A comment, not a docstring: drf-spectacular
+# would print a docstring in every input's schema.)
+class StrictSerializer(serializers.Serializer):
+    # Names a caller may send that are not fields of the serializer.
+    also_allowed: ClassVar[frozenset[str]] = frozenset()
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        problems = self._strict_problems(data)
+        try:
+            value = super().run_validation(data)
+        except serializers.ValidationError as exc:
+            if problems and isinstance(exc.detail, dict):
+                raise serializers.ValidationError(self._merged(problems, exc.detail)) from None
+            raise
+        if problems:
+            raise serializers.ValidationError(self._merged(problems, {}))
+        return value
+
+    def _strict_problems(self, data: Any) -> dict[str, tuple[str, str]]:
+        if not isinstance(data, dict | QueryDict):
+            return {}
+        known = set(self.fields) | self.also_allowed
+        kind = "query parameter" if isinstance(data, QueryDict) else "field"
+        problems = {
+            name: (f"unknown {kind}", did_you_mean(name, sorted(known)))
+            for name in data
+            if name not in known
+        }
+        if isinstance(data, QueryDict):
+            problems |= {
+                name: ("is given more than once: give it once", "")
+                for name in data
+                if name in known and len(data.getlist(name)) > 1
+            }
+        return problems
+
+    def _merged(
+        self, problems: dict[str, tuple[str, str]], detail: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Unknown names first, with their suggestion; then the known fields' errors."""
+        merged: dict[str, Any] = {}
+        for name, (problem, suggestion) in problems.items():
+            own = detail.get(name)
+            if own:  # the subclass's own wording
+                problem = str(own[0] if isinstance(own, list) else own)
+            merged[name] = [ErrorDetail(problem + suggestion, code=UNKNOWN_FIELD)]
+        return merged | {key: value for key, value in detail.items() if key not in merged}
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """A JSON ``true`` or ``false`` only: not ``"yes"``, ``"true"`` or ``1``."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            raise serializers.ValidationError("must be a JSON boolean, true or false")
+        return data
+
+
+class LabelChoiceField(serializers.ChoiceField):
+    """A choice of a ``TextChoices``: its value, or the label the admin shows it by, in
+    any case (``provider_error``, ``Provider error``)."""
+
+    def __init__(self, choices: Any, **kwargs: Any) -> None:
+        self.spellings = {
+            spelling.casefold(): value
+            for value, label in choices.choices
+            for spelling in (value, str(label))
+        }
+        super().__init__(choices=choices.choices, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = self.spellings.get(data.casefold()) if isinstance(data, str) else None
+        if value is None:
+            raise serializers.ValidationError(
+                f"{json.dumps(data)} is not one of {', '.join(self.choices)}"
+                + did_you_mean(str(data), self.choices)
+            )
+        return value
 
 
 class StrictCharField(serializers.CharField):
@@ -59,7 +152,7 @@ class TemplateAliasesField(serializers.ListField):
         return aliases
 
 
-class TemplateInputSerializer(serializers.Serializer):
+class TemplateInputSerializer(StrictSerializer):
     slug = StrictCharField(max_length=100, validators=[SLUG_VALIDATOR])
     name = StrictCharField(max_length=200)
     description = StrictCharField(required=False, allow_blank=True, default="", max_length=20_000)
@@ -67,7 +160,7 @@ class TemplateInputSerializer(serializers.Serializer):
     aliases = TemplateAliasesField(required=False, default=list, max_length=100)
 
 
-class TemplateUpdateSerializer(serializers.Serializer):
+class TemplateUpdateSerializer(StrictSerializer):
     name = StrictCharField(max_length=200, required=False)
     description = StrictCharField(required=False, allow_blank=True, max_length=20_000)
     sample_variables = JSONObjectField(required=False)
@@ -116,7 +209,7 @@ class TemplateOutputSerializer(serializers.ModelSerializer):
         return template.version_count or None
 
 
-class VersionInputSerializer(serializers.Serializer):
+class VersionInputSerializer(StrictSerializer):
     body = JSONObjectField()
     message = StrictCharField(required=False, allow_blank=True, default="", max_length=5000)
 
@@ -137,7 +230,7 @@ class VersionDetailSerializer(VersionOutputSerializer):
         fields = [*VersionOutputSerializer.Meta.fields, "body"]
 
 
-class LabelMoveInputSerializer(serializers.Serializer):
+class LabelMoveInputSerializer(StrictSerializer):
     version = serializers.IntegerField(min_value=1)
 
 
@@ -166,7 +259,7 @@ class LabelOutputSerializer(serializers.ModelSerializer):
         return LabelMoveOutputSerializer(moves, many=True).data
 
 
-class RenderInputSerializer(serializers.Serializer):
+class RenderInputSerializer(StrictSerializer):
     variables = JSONObjectField(required=False, default=dict)
     version = serializers.IntegerField(required=False, min_value=1)
     label = StrictCharField(
@@ -180,7 +273,7 @@ class RenderInputSerializer(serializers.Serializer):
         return attrs
 
 
-class LintInputSerializer(serializers.Serializer):
+class LintInputSerializer(StrictSerializer):
     body = JSONObjectField(required=False)
     version = serializers.IntegerField(required=False, min_value=1)
     model = StrictCharField(required=False, max_length=300)
@@ -191,7 +284,7 @@ class LintInputSerializer(serializers.Serializer):
         return attrs
 
 
-class PreviewInputSerializer(serializers.Serializer):
+class PreviewInputSerializer(StrictSerializer):
     body = JSONObjectField()
     variables = JSONObjectField(required=False)
     model = StrictCharField(required=False, max_length=300)
@@ -264,7 +357,7 @@ class DiffOutputSerializer(serializers.Serializer):
 
 
 class SendInputSerializer(RenderInputSerializer):
-    stream = serializers.BooleanField(required=False, default=False)
+    stream = StrictBooleanField(required=False, default=False)
     metadata = JSONObjectField(required=False, default=dict)
 
     def validate_metadata(self, value: dict[str, Any]) -> dict[str, Any]:
@@ -362,11 +455,29 @@ class SendOutputSerializer(serializers.Serializer):
     request_id = serializers.CharField(allow_null=True, help_text="the provider's request id")
 
 
-class InvocationFilterSerializer(serializers.Serializer):
+class PageQuerySerializer(StrictSerializer):
+    """The query parameters of a paginated list: ``limit`` and ``offset``, nothing else."""
+
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=Pagination.max_limit,
+        help_text=f"results per page (default {Pagination.default_limit})",
+    )
+    offset = serializers.IntegerField(
+        required=False, min_value=0, help_text="results to skip (default 0)"
+    )
+
+
+class InvocationFilterSerializer(PageQuerySerializer):
     template = StrictCharField(required=False, max_length=100)
     version = serializers.IntegerField(required=False, min_value=1)
     model = StrictCharField(required=False, max_length=300)
-    status = serializers.ChoiceField(required=False, choices=Invocation.Status.values)
+    status = LabelChoiceField(
+        Invocation.Status,
+        required=False,
+        help_text="a status, or its label as the admin shows it (`Provider error`)",
+    )
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
 
@@ -414,6 +525,6 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
         }
 
 
-class StatsFilterSerializer(serializers.Serializer):
+class StatsFilterSerializer(StrictSerializer):
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)

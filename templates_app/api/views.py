@@ -10,7 +10,7 @@ import adrf.views
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotAcceptable, ParseError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,10 +21,12 @@ from ..models import ApiKey
 from ..sending.dbthreads import run_db
 from ..sending.flow import send_payload, send_prepare, template_send, template_stream
 from ..sending.recording import SendCall
+from ..sending.writer import invocations_visible
 from . import openapi
 from .auth import actor_name, key_of
 from .openapi import errors
 from .pagination import Pagination
+from .renderers import EventStreamRenderer
 from .serializers import (
     DiffOutputSerializer,
     InvocationFilterSerializer,
@@ -32,6 +34,7 @@ from .serializers import (
     LabelMoveInputSerializer,
     LabelOutputSerializer,
     LintInputSerializer,
+    PageQuerySerializer,
     PreviewInputSerializer,
     RenderInputSerializer,
     RenderOutputSerializer,
@@ -187,10 +190,12 @@ class TemplateListCreateApi(ApiView):
         summary="List templates",
         description="Templates by slug, each with its labels and latest version number; "
         "`limit` and `offset` page them. A key limited to some templates lists only those.",
+        parameters=[PageQuerySerializer],
         responses={200: paginated(TemplateOutputSerializer), **errors({404: None})},
         operation_id="templates_list",
     )
     def get(self, request: Request) -> Response:
+        _valid(PageQuerySerializer, request.query_params)
         queryset = selectors.for_api_key(selectors.template_list(), api_key=key_of(request))
         queryset = queryset.prefetch_related("aliases", "labels__version")
         return _paginated(request, self, queryset, TemplateOutputSerializer)
@@ -255,10 +260,12 @@ class VersionListCreateApi(ApiView):
     @extend_schema(
         summary="List a template's versions",
         description="Newest first, without their bodies; `limit` and `offset` page them.",
+        parameters=[PageQuerySerializer],
         responses={200: paginated(VersionOutputSerializer), **errors()},
         operation_id="versions_list",
     )
     def get(self, request: Request, slug: str) -> Response:
+        _valid(PageQuerySerializer, request.query_params)
         template = selectors.template_get(slug=slug)
         queryset = selectors.version_list(template=template).select_related("template")
         return _paginated(request, self, queryset, VersionOutputSerializer)
@@ -448,11 +455,18 @@ class TemplateLintApi(ApiView):
 
 class TemplateSendApi(AsyncApiView):
     scopes = {"POST": Scope.SEND}
+    # JSON first: a client that accepts anything gets JSON for `stream: false`.
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
 
     def prepare_post(self, request: Request, slug: str) -> None:
         """Check the input, resolve and render (on a database thread, after authentication)."""
         data = _valid(SendInputSerializer, request.data)
         self.stream = data.pop("stream")
+        if not self.stream and isinstance(request.accepted_renderer, EventStreamRenderer):
+            raise NotAcceptable(
+                "this client accepts only text/event-stream, which a send answers with when "
+                'it streams: set "stream": true in the body (or accept application/json)'
+            )
         self.call = SendCall(slug=slug, api_key=key_of(request), caller=actor_name(request), **data)
         self.rendered = send_prepare(self.call)
 
@@ -462,8 +476,9 @@ class TemplateSendApi(AsyncApiView):
         "records the call (see `GET /invocations`, with `metadata`). Answers with the output, "
         "normalized usage, cost with and without caching, the checkpoints and, when the call "
         "wrote to the cache or read nothing, why (`miss`). With `stream: true` the answer is "
-        "`text/event-stream` instead; errors found before the provider is called are still "
-        "JSON errors.",
+        "`text/event-stream` instead, whatever the `Accept` header says; errors found before "
+        "the provider is called are still JSON errors. A client that accepts only "
+        "`text/event-stream` (an `EventSource`) must set `stream: true`.",
         request=SendInputSerializer,
         responses={
             (200, "application/json"): OpenApiResponse(
@@ -472,7 +487,14 @@ class TemplateSendApi(AsyncApiView):
                 "(`stream: true`).",
             ),
             (200, "text/event-stream"): SEND_STREAM,
-            **errors({**RENDER_ERROR_TEXTS, **openapi.PROVIDER_ERROR_DESCRIPTIONS}),
+            **errors(
+                {
+                    **RENDER_ERROR_TEXTS,
+                    406: "`Accept` names neither JSON nor `text/event-stream`, or only "
+                    "`text/event-stream` without `stream: true`.",
+                    **openapi.PROVIDER_ERROR_DESCRIPTIONS,
+                }
+            ),
         },
         examples=openapi.SEND_EXAMPLES,
     )
@@ -488,6 +510,14 @@ class TemplateSendApi(AsyncApiView):
         body = JSONRenderer().render(send_payload(invocation, rendered, result))
         return HttpResponse(body, content_type="application/json")
 
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Only the stream is text/event-stream: errors (and any other Response) are JSON,
+        # whichever of the two the client's Accept header chose.
+        if isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
 
 class InvocationListApi(ApiView):
     scopes = {"GET": Scope.READ}
@@ -502,6 +532,9 @@ class InvocationListApi(ApiView):
     )
     def get(self, request: Request) -> Response:
         filters = _valid(InvocationFilterSerializer, request.query_params)
+        for name in PageQuerySerializer().fields:  # read by the paginator, checked here
+            filters.pop(name, None)
+        invocations_visible()
         queryset = selectors.for_api_key(
             selectors.invocation_list(**filters), api_key=key_of(request), via="template__"
         )
@@ -521,6 +554,7 @@ class TemplateStatsApi(ApiView):
     def get(self, request: Request, slug: str) -> Response:
         template = selectors.template_get(slug=slug)
         filters = _valid(StatsFilterSerializer, request.query_params)
+        invocations_visible()
         return Response(
             {
                 "template": template.slug,

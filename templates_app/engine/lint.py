@@ -33,11 +33,17 @@ from .rendering import (
     render,
     unknown_model_warning,
 )
-from .sandbox import NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
+from .sandbox import GLOBAL_NAMES, NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
+from .validation import did_you_mean
 
 UNORDERED_METHODS = ("items", "keys", "values")
 _OWN_WARNINGS = ("not_cacheable", "unknown_model_limits")
 ORDERING_FILTERS = ("dictsort", "sort")
+# Names whose value is an object of the template language (or a function), never data:
+# printing one is refused at render (sandbox.printable), and lint says so where it is visible.
+TEMPLATE_OBJECTS = GLOBAL_NAMES | {"self", "loop", "caller", "varargs", "kwargs"}
+OBJECT_CONSTRUCTORS = ("range", "cycler", "joiner", "namespace")
+TEXT_FILTERS = ("string", "pprint")
 
 
 def _issue(code: str, path: str, message: str, line: int | None = None) -> dict[str, Any]:
@@ -68,6 +74,7 @@ def lint(
     ]
     errors += list(_undeclared(compiled))
     errors += list(_nondeterministic(compiled))
+    errors += list(_unprintable(compiled))
     warnings = list(_unused(compiled))
     if not body.checkpoints:
         warnings.append(
@@ -240,7 +247,8 @@ def _undeclared(compiled: CompiledBody) -> Iterator[dict[str, Any]]:
             yield _issue(
                 "undeclared_variable",
                 path,
-                f"line {line}: '{name}' is used but not declared under 'variables'",
+                f"line {line}: '{name}' is used but not declared under 'variables'"
+                + did_you_mean(name, declared),
                 line,
             )
 
@@ -308,3 +316,40 @@ def _unstable_constructs(
         )
     for child in node.iter_child_nodes():
         yield from _unstable_constructs(child, node, objects)
+
+
+def _unprintable(compiled: CompiledBody) -> Iterator[dict[str, Any]]:
+    """Template objects printed as they are (``{{ self }}``, ``{{ range(3) }}``): their
+    printed form would be a repr, and render refuses it."""
+    for path, ast in compiled.asts.items():
+        local = {n.name for n in ast.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        local |= {m.name for m in ast.find_all(nodes.Macro)}
+        printed = [expr for output in ast.find_all(nodes.Output) for expr in output.nodes]
+        printed += [expr for concat in ast.find_all(nodes.Concat) for expr in concat.nodes]
+        printed += [f.node for f in ast.find_all(nodes.Filter) if f.name in TEXT_FILTERS]
+        for expr in printed:
+            for line, what in _template_objects(expr, local):
+                yield _issue(
+                    "unprintable",
+                    path,
+                    f"line {line}: {what} cannot be printed: it is an object of the template "
+                    "language, not text (print one of its values instead, as loop.index)",
+                    line,
+                )
+
+
+def _template_objects(expr: nodes.Node | None, local: set[str]) -> Iterator[tuple[int, str]]:
+    if isinstance(expr, nodes.Name) and expr.name in TEMPLATE_OBJECTS - local:
+        yield expr.lineno, f"'{expr.name}'"
+    elif isinstance(expr, nodes.Call) and isinstance(expr.node, nodes.Name):
+        if expr.node.name in set(OBJECT_CONSTRUCTORS) - local:
+            yield expr.lineno, f"{expr.node.name}(...)"
+    elif isinstance(expr, nodes.Call) and isinstance(expr.node, nodes.Getattr):
+        if expr.node.attr in UNORDERED_METHODS:
+            yield expr.lineno, f".{expr.node.attr}()"
+    elif isinstance(expr, nodes.List | nodes.Tuple):
+        for item in expr.items:
+            yield from _template_objects(item, local)
+    elif isinstance(expr, nodes.Dict):
+        for pair in expr.items:
+            yield from _template_objects(pair.value, local)

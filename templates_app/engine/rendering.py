@@ -29,6 +29,7 @@ from .canonical import content_hash, fingerprints, sort_keys_deep, text_problem
 from .deadline import DeadlineExceeded, call_with_deadline
 from .errors import RenderError, RenderLimitError, VariableError
 from .sandbox import ENV, GLOBAL_NAMES
+from .validation import did_you_mean
 from .variables import MISSING, VariableSpec, value_problems
 
 JINJA_MARKS = ("{{", "{%", "{#")
@@ -170,7 +171,8 @@ def resolve_variables(specs: dict[str, VariableSpec], values: Any) -> dict[str, 
     issues = [
         {
             "variable": name,
-            "message": f"is not declared by this template (declared: {', '.join(specs) or 'none'})",
+            "message": f"is not declared by this template{did_you_mean(name, specs)} "
+            f"(declared: {', '.join(specs) or 'none'})",
         }
         for name in values
         if name not in specs

@@ -8,8 +8,14 @@ interpreter back when the call returns. So every operation that could build or
 scan a huge value in one call is checked *before* it runs against an
 approximate size (``weight``), and every value that crosses into template code
 (call results, filter results, namespace attributes) is checked after. No value
-a template builds can exceed ``MAX_VALUE_CHARS``; nothing it prints may be a
-function, class or module (their reprs leak internals).
+a template builds can exceed ``MAX_VALUE_CHARS``.
+
+What a template prints is data: text, numbers, booleans, none, the clock's dates, and
+lists and objects of those (``printable``). Nothing else may print itself, for its repr
+leaks internals: not a function, class or module, and not an object of the template
+machinery (``{{ self }}``, ``{{ loop }}``, ``{{ range(3) }}``, ``{{ namespace() }}``,
+``{{ d.items() }}``). The check runs on every way a value becomes text: output, ``~``,
+``%``, ``str.format``, ``|string``, ``|pprint`` and ``|join``.
 """
 
 from __future__ import annotations
@@ -20,11 +26,14 @@ import string
 import types
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
 from typing import Any
 
-from jinja2 import StrictUndefined, nodes
-from jinja2.filters import do_format
+from jinja2 import StrictUndefined, Undefined, nodes, pass_eval_context
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.filters import do_format, sync_do_join
+from jinja2.nodes import EvalContext
 from jinja2.runtime import Namespace
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -132,6 +141,59 @@ def _refuse_callable(value: Any) -> Any:
     return value
 
 
+# What a template may print, and what lists and objects of it may hold.
+PRINTABLE_SCALARS = (str, int, float, bool, type(None), date, clock_time)
+PRINTABLE_CONTAINERS = (list, tuple, dict)
+
+
+def printable(value: Any) -> Any:
+    """``value`` unchanged when its printed form is data; otherwise ``SecurityError``
+    naming what it is (or ``UndefinedError`` for an undefined value, naming that)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Undefined):
+            str(item)  # StrictUndefined raises the UndefinedError that names it
+        if isinstance(item, PRINTABLE_SCALARS):
+            continue
+        if type(item) in PRINTABLE_CONTAINERS:
+            stack.extend(item.items() if isinstance(item, dict) else item)
+            continue
+        _refuse_callable(item)
+        raise SecurityError(
+            f"a {type(item).__name__} object cannot be printed (a template prints text, "
+            "numbers, booleans, none, and lists and objects of them)"
+        )
+    return value
+
+
+@pass_eval_context
+def _join(eval_ctx: EvalContext, value: Any, d: str = "", attribute: Any = None) -> str:
+    """``|join``, with every item it prints checked by ``printable``."""
+    items = value if isinstance(value, str) else list(value)
+    if attribute is None:
+        printable(items)
+    return sync_do_join(eval_ctx, items, d, attribute)
+
+
+class CachetCodeGenerator(CodeGenerator):
+    """Jinja's code generator, with each operand of ``~`` checked by ``printable``."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            func_name = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            func_name = "markup_join"
+        else:
+            func_name = "str_join"
+        self.write(f"{func_name}((")
+        for arg in node.nodes:
+            self.write("environment.printable(")
+            self.visit(arg, frame)
+            self.write("), ")
+        self.write("))")
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -183,6 +245,10 @@ def _filter_prechecks() -> dict[str, Callable[..., None]]:
         _refuse_callable(value)
         _refuse_size(weight(value), "the value")
 
+    def as_text(value: Any, *args: Any, **kwargs: Any) -> None:
+        whole(value)
+        printable(value)
+
     return {
         "indent": indent,
         "wordwrap": wordwrap,
@@ -190,8 +256,8 @@ def _filter_prechecks() -> dict[str, Callable[..., None]]:
         "join": lambda value, d="", *a, **k: _check_join(d, value),
         "replace": lambda value, old, new, count=None: _check_replace(str(value), old, new, count),
         "format": lambda value, *args, **kwargs: _check_percent(str(value), (args, kwargs)),
-        "string": whole,
-        "pprint": whole,
+        "string": as_text,
+        "pprint": as_text,
         "tojson": whole,
         "list": whole,
     }
@@ -219,9 +285,12 @@ def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]
 
 
 class CachetSandbox(ImmutableSandboxedEnvironment):
-    """Immutable sandbox that also bounds what one operation may build or scan."""
+    """Immutable sandbox that also bounds what one operation may build or scan, and lets
+    only data be printed."""
 
     intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = CachetCodeGenerator
+    printable = staticmethod(printable)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -244,6 +313,7 @@ class CachetSandbox(ImmutableSandboxedEnvironment):
                 raise SecurityError("power is over the integer size limit")
         elif operator == "%" and isinstance(left, str):
             _check_percent(left, right)
+            printable(right)
         elif operator == "+" and not isinstance(left, int | float):
             _refuse_size(weight(left) + weight(right), "concatenation")
         return super().call_binop(context, operator, left, right)
@@ -271,6 +341,7 @@ class CachetSandbox(ImmutableSandboxedEnvironment):
 
         def checked(*args: Any, **kwargs: Any) -> str:
             _check_str_format(template, args, kwargs)
+            printable((args, kwargs))
             return wrapped(*args, **kwargs)
 
         return checked
@@ -293,11 +364,12 @@ def make_environment() -> CachetSandbox:
         newline_sequence="\n",
         auto_reload=False,
         cache_size=0,  # compiled templates are cached per content_hash by the renderer
-        finalize=_refuse_callable,
+        finalize=printable,
     )
     env.globals.pop("lipsum")  # random text of unbounded size; no use in a prompt
     env.globals.update(range=_safe_range, now=_now, uuid=_uuid, namespace=BoundedNamespace)
     env.filters["format"] = do_format
+    env.filters["join"] = _join
     env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
     return env
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from gateway.catalog import close_matches
 
 
 class Checker:
@@ -33,3 +36,11 @@ def json_type(value: Any) -> str:
     names = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array"}
     names.update({dict: "object", type(None): "null"})
     return names.get(type(value), type(value).__name__)
+
+
+def did_you_mean(name: str, among: Iterable[str]) -> str:
+    """``" (did you mean 'label'?)"`` when ``name`` looks like a typo of one of ``among``
+    (``gateway.catalog.close_matches``), else ``""``: the one wording of a suggestion, for
+    request fields and template variables alike."""
+    matches = close_matches(name, among)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""

@@ -14,6 +14,12 @@ pile up, then writes them (at most ``batch_size``) in one statement. The guarant
   (the ASGI lifespan calls it after uvicorn has let in-flight sends finish). If the
   database is still away when the time runs out, each unwritten row is logged in full
   at ERROR, as JSON, rather than vanishing.
+- **A row is visible by the time its send has answered, or within a second.** A read of
+  invocations in this process (``GET /invocations``, stats) calls ``invocations_visible``
+  first: it flushes the rows queued so far (not a lull in the traffic), waiting at most
+  ``VISIBLE_WITHIN``. Another process cannot flush this queue; there the bound is the
+  writer's own interval, ``FLUSH_INTERVAL`` (50 ms) plus one batch's write, as long as the
+  database answers (while it is away rows wait, as above).
 - A row the database refuses for good (a value too long for its column, a broken
   constraint) is logged in full at ERROR and skipped, so it cannot block the rows behind
   it. A row whose API key was deleted meanwhile is kept without the key.
@@ -41,6 +47,11 @@ from ..models import Invocation
 
 log = logging.getLogger(__name__)
 
+# Seconds the writer lets a batch fill before writing it: a row written by then, or at the
+# next batch when one is being written, is visible to every process.
+FLUSH_INTERVAL = 0.05
+# The documented bound (README, "Invocations"): how long a read waits for the queue.
+VISIBLE_WITHIN = 1.0
 RETRY_FIRST = 0.05
 RETRY_MAX = 5.0
 # The database is away (down, restarting, locked): the rows wait and are tried again.
@@ -98,18 +109,22 @@ class InvocationWriter:
         *,
         capacity: int = 10_000,
         batch_size: int = 500,
-        linger: float = 0.05,
+        linger: float = FLUSH_INTERVAL,
         ids_per_reservation: int = 500,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.capacity = capacity
         self.batch_size = batch_size
         self.linger = linger
-        self._urgent = False
+        self._urgent = 0  # flushes waiting: while any does, batches do not linger
         self.ids_per_reservation = ids_per_reservation
         self._sleep = sleep
         self._cond = threading.Condition()
         self._queue: deque[Invocation] = deque()
+        # Rows ever queued, and ever taken off the queue (written or refused): flush waits
+        # for the second to reach what the first was when it was called.
+        self._queued_total = 0
+        self._done_total = 0
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._ids: deque[int] = deque()
         self._ids_lock = threading.Lock()
@@ -166,6 +181,7 @@ class InvocationWriter:
         if self._stopping:
             raise RuntimeError("the invocation writer has stopped")
         self._queue.append(invocation)
+        self._queued_total += 1
         if len(self._queue) in (1, self.batch_size):
             # Wake the writer for a first row or a full batch only, not on every row.
             self._cond.notify_all()
@@ -187,19 +203,21 @@ class InvocationWriter:
     # Lifecycle --------------------------------------------------------------------
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until everything queued so far is written; False if ``timeout`` ran out."""
+        """Wait until everything queued so far is written (rows queued meanwhile are not
+        waited for); False if ``timeout`` ran out."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
-            self._urgent = True
+            target = self._queued_total
+            self._urgent += 1
             self._cond.notify_all()
             try:
-                while self._queue:
+                while self._done_total < target:
                     left = None if deadline is None else deadline - time.monotonic()
                     if left is not None and left <= 0:
                         return False
                     self._cond.wait(left)
             finally:
-                self._urgent = False
+                self._urgent -= 1
         return True
 
     def stop(self, timeout: float = 30.0) -> bool:
@@ -237,6 +255,7 @@ class InvocationWriter:
                 with self._cond:
                     for _ in batch:
                         self._queue.popleft()
+                    self._done_total += len(batch)
                     self._cond.notify_all()
                     waiters, self._waiters = self._waiters, []
                 self.written += len(batch) - (self.refused - refused_before)
@@ -361,6 +380,15 @@ def invocation_writer() -> InvocationWriter:
                 batch_size=options["INVOCATION_BATCH"],
             )
         return _writer
+
+
+def invocations_visible() -> bool:
+    """Before a read of invocations: this process's queued rows are written first, so a
+    send that has answered is listed (waits at most ``VISIBLE_WITHIN``; False if the
+    database kept them waiting longer)."""
+    with _writer_lock:
+        writer = _writer
+    return True if writer is None or writer.inline else writer.flush(VISIBLE_WITHIN)
 
 
 def writer_stop(timeout: float = 30.0) -> bool:

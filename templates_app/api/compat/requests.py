@@ -10,7 +10,6 @@ model id (``gpt-4o``, ``claude-sonnet-4-5``) is taken as one of the endpoint's p
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from gateway.types import Message
 
 from ...engine.body import check_params, parse_conversation
 from ...engine.errors import CachetError
+from ...engine.validation import did_you_mean
 
 PROMPT_KEYS = ("id", "version", "label", "variables")
 # Fields that look supported but would change what the template fixes.
@@ -67,13 +67,12 @@ def _refuse_unknown(body: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
     unknown = [key for key in body if key not in allowed]
     if not unknown:
         return
-    reasons = []
-    for key in unknown:
-        hint = FROM_TEMPLATE.get(key)
-        if hint is None:
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else "not supported"
-        reasons.append(f"{key!r} ({hint})")
+    reasons = [
+        f"{key!r} ({FROM_TEMPLATE[key]})"
+        if key in FROM_TEMPLATE
+        else f"{key!r}{did_you_mean(key, allowed) or ' (not supported)'}"
+        for key in unknown
+    ]
     raise CompatRequestError(f"unsupported field(s): {', '.join(reasons)}", param=unknown[0])
 
 

@@ -113,6 +113,51 @@ def test_undeclared_variable_is_an_error_with_its_line():
     assert "'customer'" in error["message"]
 
 
+def test_an_undeclared_variable_close_to_a_declared_one_gets_a_suggestion():
+    body = make_body()
+    body["messages"][1]["content"] = "Answer in {{ words }} words: {{ questoin }} {{ question }}"
+    [error] = report_for(body)["errors"]
+    assert error["code"] == "undeclared_variable"
+    assert "'questoin'" in error["message"]
+    assert error["message"].endswith("(did you mean 'question'?)")
+
+
+@pytest.mark.parametrize(
+    "source, what",
+    [
+        ("{{ self }}", "'self'"),
+        ("{% for i in [1] %}{{ loop }}{% endfor %}", "'loop'"),
+        ("{{ range }}", "'range'"),
+        ("{{ range(3) }}", "range(...)"),
+        ("{{ cycler(1, 2) }}", "cycler(...)"),
+        ("{{ namespace() }}", "namespace(...)"),
+        ("{{ now }}", "'now'"),
+        ("{{ [1, namespace()] }}", "namespace(...)"),
+        ("{{ config.items() }}", ".items()"),
+        ("{{ self|string }}", "'self'"),
+        ("x\n{{ 'a' ~ self }}", "'self'"),
+    ],
+)
+def test_printing_a_template_object_is_an_error_with_its_line(source, what):
+    body = with_system_text(source, config={"type": "object", "default": {}})
+    errors = [e for e in report_for(body)["errors"] if e["code"] == "unprintable"]
+    assert len(errors) == 1, report_for(body)["errors"]
+    [error] = errors
+    assert error["path"] == "messages[0].content[0].text"
+    assert what in error["message"] and "cannot be printed" in error["message"]
+    assert error["line"] == source.count("\n") + 1
+
+
+def test_template_objects_used_rather_than_printed_are_fine():
+    text = (
+        "{% for i in range(3) %}{{ loop.index }}{% endfor %}"
+        "{% set ns = namespace(n=1) %}{{ ns.n }}{{ cycler('a').next() }}"
+        "{{ config|dictsort }}{% for k, v in config.items()|sort %}{{ k }}{% endfor %}"
+    )
+    report = report_for(with_system_text(text, config={"type": "object", "default": {}}))
+    assert not [e for e in report["errors"] if e["code"] == "unprintable"], report["errors"]
+
+
 def test_names_set_inside_the_template_are_not_undeclared():
     text = "{% set x = 1 %}{% for item in [1, 2] %}{{ item }}{{ loop.index }}{% endfor %}{{ x }}"
     assert report_for(with_system_text(text))["ok"] is True

@@ -46,6 +46,21 @@ def test_unknown_variable_is_named():
     assert "not declared" in issues[0]["message"]
 
 
+def test_a_mistyped_variable_gets_the_declared_name_it_is_close_to():
+    with pytest.raises(VariableError) as caught:
+        render(compile_body(make_body()), {"document": DOCUMENT, "qestion": "typo"})
+    unknown, missing = caught.value.details
+    assert unknown["variable"] == "qestion"
+    assert "did you mean 'question'?" in unknown["message"]
+    assert missing == {"variable": "question", "message": "is required"}
+    assert "did you mean 'question'?" in caught.value.message
+
+
+def test_a_variable_close_to_no_declared_name_gets_no_suggestion():
+    [issue] = variable_issues(compile_body(make_body()), {**VALUES, "colour": "blue"})
+    assert "did you mean" not in issue["message"]
+
+
 @pytest.mark.parametrize(
     ("spec", "value", "fragment"),
     [

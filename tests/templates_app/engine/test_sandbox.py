@@ -698,3 +698,85 @@ def test_values_grown_by_repetition_stop_at_the_size_limit(fast_limits, payload)
         render_text(payload)
 
     assert time.monotonic() - start < QUICK
+
+
+# --- What a template may print ---------------------------------------------------------------
+
+# Values whose printed form would be the repr of an object of the template machinery.
+UNPRINTABLE = [
+    ("self", "{{ self }}"),
+    ("self as text", "{{ self|string }}"),
+    ("self concatenated", "{{ 'x' ~ self }}"),
+    ("self formatted", "{{ '%s' % self }}"),
+    ("self str.format", "{{ '{}'.format(self) }}"),
+    ("self joined", "{{ [self]|join }}"),
+    ("self pretty-printed", "{{ self|pprint }}"),
+    ("loop", "{% for i in items %}{{ loop }}{% endfor %}"),
+    ("range", "{{ range }}"),
+    ("a range", "{{ range(3) }}"),
+    ("cycler", "{{ cycler }}"),
+    ("a cycler", "{{ cycler(1, 2) }}"),
+    ("a joiner", "{{ joiner() }}"),
+    ("namespace", "{{ namespace }}"),
+    ("a namespace", "{{ namespace() }}"),
+    ("a namespace in a list", "{{ [namespace()] }}"),
+    ("a function in an object", "{{ {'f': range} }}"),
+    ("dict items", "{{ obj.items() }}"),
+    ("dict keys", "{{ obj.keys() }}"),
+    ("groupby tuples", "{{ items|groupby('a') }}"),
+    ("a macro", "{% macro m() %}x{% endmacro %}{{ m }}"),
+]
+
+
+@pytest.mark.parametrize("source", [s for _, s in UNPRINTABLE], ids=[n for n, _ in UNPRINTABLE])
+def test_no_template_object_prints_itself(source):
+    with pytest.raises(RenderError) as caught:
+        render_text(source, items=[{"a": 1}], obj={"k": "v"})
+
+    assert caught.value.details["path"] == "messages[1].content"
+    assert "cannot be printed" in caught.value.message
+    assert "messages[1].content" in caught.value.message
+
+
+# Printable values and how they print: unchanged by the check.
+PRINTABLE = [
+    ("{{ name }}", "Ada"),
+    ("{{ 3 }} {{ 1.5 }} {{ true }} {{ none }}", "3 1.5 True None"),
+    ("{{ items }}", "[1, 'two', None]"),
+    ("{{ obj }}", "{'k': [1, {'n': None}]}"),
+    ("{{ obj|dictsort }}", "[('k', [1, {'n': None}])]"),
+    ("{{ (1, 2) }}", "(1, 2)"),
+    ("{{ 'x' ~ 1 ~ none }}", "x1None"),
+    ("{{ '%s-%d' % (name, 2) }}", "Ada-2"),
+    ("{{ '{}!'.format(name) }}", "Ada!"),
+    ("{{ items|join(',') }}", "1,two,None"),
+    ("{{ items|string }}", "[1, 'two', None]"),
+    ("{% for i in range(3) %}{{ loop.index }}{% endfor %}", "123"),
+    ("{% set ns = namespace(n=2) %}{{ ns.n }}", "2"),
+    ("{{ cycler('a', 'b').next() }}", "a"),
+]
+
+
+@pytest.mark.parametrize("source, expected", PRINTABLE)
+def test_data_values_print_as_before(source, expected):
+    assert (
+        render_text(source, name="Ada", items=[1, "two", None], obj={"k": [1, {"n": None}]})
+        == expected
+    )
+
+
+def test_the_clock_still_prints_after_the_last_checkpoint():
+    assert render_text("{{ now().year }} {{ now().date() }}")[:2] == "20"
+
+
+def test_lipsum_is_not_there_to_print():
+    with pytest.raises(RenderError, match="'lipsum' is undefined"):
+        render_text("{{ lipsum }}")
+
+
+def test_an_undefined_attribute_is_named_not_called_a_function():
+    with pytest.raises(RenderError) as caught:
+        render_text("{{ obj.missing }}", obj={"k": "v"})
+
+    assert "missing" in caught.value.message
+    assert "function" not in caught.value.message

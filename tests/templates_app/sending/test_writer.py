@@ -22,8 +22,10 @@ from django.db.backends.signals import connection_created
 
 from templates_app.models import ApiKey, Invocation
 from templates_app.sending.writer import (
+    FLUSH_INTERVAL,
     RETRY_FIRST,
     RETRY_MAX,
+    VISIBLE_WITHIN,
     InvocationWriter,
     invocation_writer,
     reserve_ids,
@@ -497,3 +499,50 @@ def test_writer_stop_drains_the_process_writer_and_the_next_one_is_built_from_se
         assert invocation_writer() is not writer
     finally:
         writer_stop(timeout=1)
+
+
+# How soon a row is visible ------------------------------------------------------------
+
+
+def test_the_process_writer_writes_a_row_within_the_documented_second(settings, version):
+    # Another process's list cannot flush this one's queue: the writer's own interval is
+    # the bound there (README, "Invocations"; docs/architecture.md).
+    writer_stop()
+    settings.CACHET = {**settings.CACHET, "INVOCATION_QUEUE": 100}
+    try:
+        writer = invocation_writer()
+        assert writer.linger == FLUSH_INTERVAL <= VISIBLE_WITHIN <= 1.0
+        [row] = new_rows(version, 1)
+        writer.put_blocking(row)
+        # Polled up to a generous deadline: a busy machine is slow, not wrong.
+        assert wait_until(lambda: Invocation.objects.filter(pk=row.pk).exists(), timeout=30)
+    finally:
+        writer_stop(timeout=3)
+
+
+def test_flush_returns_once_the_rows_queued_before_it_are_written_while_more_arrive(
+    new_writer, version
+):
+    # A list read flushes first: under steady sends the queue is never empty, and the read
+    # must wait only for the rows queued before it, not for a lull.
+    writer = new_writer(batch_size=1, linger=60)  # only flush makes it write
+    first, arriving = new_rows(version, 2)
+    later_may_go = threading.Event()
+    write = writer._write
+
+    def a_send_arrives_meanwhile(batch: list[Invocation]) -> bool:
+        if batch[0].pk == first.pk:
+            writer.put_blocking(arriving)
+        else:
+            later_may_go.wait(10)
+        return write(batch)
+
+    writer._write = a_send_arrives_meanwhile
+    writer.put_blocking(first)
+    try:
+        assert writer.flush(timeout=3) is True
+        assert stored_ids() == {first.pk}
+    finally:
+        later_may_go.set()
+    assert writer.flush(timeout=3) is True
+    assert stored_ids() == {first.pk, arriving.pk}
