@@ -16,13 +16,19 @@ if settings.CACHET["SERVE_STATIC"]:
 
 from templates_app.sending.lifespan import Lifespan  # noqa: E402 - needs the app registry ready
 
+
 # Under ASGI a request's sync work runs on a thread made for that request, so when a
 # request starts there is no old connection to close nor query log to reset. Left
 # connected, these receivers make Django start that thread at once and keep it for the
 # whole request: 2,000 threads for 2,000 sends waiting on a provider. (They still run
 # when the request finishes.)
-signals.request_started.disconnect(close_old_connections)
-signals.request_started.disconnect(reset_queries)
+def keep_request_threads_lazy() -> None:
+    """Disconnect the two receivers (idempotent; Django's test client connects them again)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_started.disconnect(reset_queries)
+
+
+keep_request_threads_lazy()
 
 # Drains the invocation queue when the server stops.
 application = Lifespan(application)

@@ -47,6 +47,11 @@ ANTHROPIC_STOP_REASONS = {
 }
 
 
+# Stops where the model finished on its own: with tool calls, those mean "call the tools".
+# A token limit or a filter is kept: the calls may be cut off.
+NATURAL_STOPS = ("", "stop", "end_turn", "stop_sequence", "tool_use", "tool_calls", "pause_turn")
+
+
 def _counts(usage: Usage) -> tuple[int, int, int, int, int]:
     return (
         usage.input_tokens or 0,
@@ -99,13 +104,13 @@ def anthropic_usage(usage: Usage) -> dict[str, Any]:
 
 def openai_finish_reason(stop_reason: str | None, *, called: bool = False) -> str:
     """The Chat Completions ``finish_reason`` of any provider's stop reason."""
-    if called:
+    if called and (stop_reason or "") in NATURAL_STOPS:
         return "tool_calls"
     return OPENAI_FINISH_REASONS.get(stop_reason or "", "stop")
 
 
 def anthropic_stop_reason(stop_reason: str | None, *, called: bool = False) -> str:
     """The Anthropic ``stop_reason`` of any provider's stop reason."""
-    if called:
+    if called and (stop_reason or "") in NATURAL_STOPS:
         return "tool_use"
     return ANTHROPIC_STOP_REASONS.get(stop_reason or "", "end_turn")

@@ -116,6 +116,11 @@ def production_path(settings, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setattr(dbthreads, "_executor", None)
+    # As served: config.asgi disconnects these at import, but an earlier test's Django test
+    # client connects them again, and a server imported earlier does not import it twice.
+    from config.asgi import keep_request_threads_lazy
+
+    keep_request_threads_lazy()
     writer_stop(timeout=10)  # the next one is built from these settings
     clients.forget_clients()
     yield

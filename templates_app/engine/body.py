@@ -162,7 +162,8 @@ def _check_stop(value: Any, path: str, check: Checker) -> None:
 def _check_tool_choice(value: Any, path: str, check: Checker) -> None:
     if value in TOOL_CHOICES:
         return
-    name = value.get("function", {}).get("name") if isinstance(value, dict) else None
+    function = value.get("function") if isinstance(value, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
     if not (isinstance(value, dict) and value.get("type") == "function" and isinstance(name, str)):
         check.fail(
             path,

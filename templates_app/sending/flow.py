@@ -16,7 +16,7 @@ from dataclasses import asdict
 from typing import Any, Protocol
 
 from gateway.errors import GatewayError, ProviderUnavailableError
-from gateway.types import Result
+from gateway.types import Result, StreamEvent
 from gateway.wire import compact_json
 
 from ..engine.errors import CachetError
@@ -111,31 +111,66 @@ class CachetEvents:
 
 
 async def template_stream(
-    call: SendCall, rendered: Rendered, events: EventFormat | None = None
+    call: SendCall,
+    rendered: Rendered,
+    events: EventFormat | None = None,
+    *,
+    open_first: bool = False,
 ) -> AsyncIterator[bytes]:
     """The SSE byte stream of the send of ``rendered`` (from ``send_prepare``), written by
     ``events`` (default: Cachet's own).
 
     A provider that is not configured raises here, so the caller answers with a plain
-    JSON error instead of a stream.
+    JSON error instead of a stream. With ``open_first`` the provider's stream is opened
+    here too, so a provider refusing the call (a 400, a 429 after the retries) is a
+    ``SendError`` with its status, not an error event after a 200: what the SDKs expect.
     """
     send = SendRecord(call, rendered, stream=True)
     try:
         client = await client_for(rendered.result.request.provider)
     except ProviderUnavailableError as error:
         raise SendError(error, await send.record(error=error)) from None
-    return _events(send, client, events or CachetEvents())
-
-
-async def _events(send: SendRecord, client: Any, events: EventFormat) -> AsyncIterator[bytes]:
-    finished = False
-    request = send.rendered.result.request
+    events = events or CachetEvents()
+    if not open_first:
+        return _events(send, events, _opened(send, client))
+    upstream = _opened(send, client)
     try:
-        wire = await diagnosed_wire(send.rendered)
+        first = await anext(upstream)
+    except GatewayError as error:
+        raise SendError(error, await send.record(error=error)) from None
+    except asyncio.CancelledError:
+        await asyncio.shield(send.record())  # the call may be billed all the same
+        raise
+    except StopAsyncIteration:
+        first = None
+    return _events(send, events, _prepended(first, upstream))
+
+
+async def _opened(send: SendRecord, client: Any) -> AsyncIterator[StreamEvent]:
+    """The provider's events for ``send``, asking for cache diagnostics when it can."""
+    wire = await diagnosed_wire(send.rendered)
+    async for event in client.stream(send.rendered.result.request, wire):
+        yield event
+
+
+async def _prepended(
+    first: StreamEvent | None, rest: AsyncIterator[StreamEvent]
+) -> AsyncIterator[StreamEvent]:
+    if first is not None:
+        yield first
+        async for event in rest:
+            yield event
+
+
+async def _events(
+    send: SendRecord, events: EventFormat, upstream: AsyncIterator[StreamEvent]
+) -> AsyncIterator[bytes]:
+    finished = False
+    try:
         opening = events.start(send.rendered)
         if opening:
             yield opening
-        async for event in client.stream(request, wire):
+        async for event in upstream:
             if event.type == "delta":
                 send.texts.append(event.text)
                 yield events.delta(event.text)

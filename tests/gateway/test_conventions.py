@@ -90,3 +90,9 @@ def test_stop_reasons_of_every_provider_map_to_each_convention(reason, openai, a
 def test_a_tool_call_is_the_stop_reason_whatever_the_provider_said():
     assert openai_finish_reason("end_turn", called=True) == "tool_calls"
     assert anthropic_stop_reason("stop", called=True) == "tool_use"
+
+
+@pytest.mark.parametrize("reason", ["max_tokens", "length", "content_filter"])
+def test_tool_calls_cut_by_a_limit_keep_the_limit_as_the_stop_reason(reason):
+    assert openai_finish_reason(reason, called=True) in ("length", "content_filter")
+    assert anthropic_stop_reason(reason, called=True) in ("max_tokens", "refusal")

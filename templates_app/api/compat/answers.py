@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import uuid
 from typing import Any
 
 from gateway.conventions import (
@@ -99,7 +100,7 @@ class ChatEvents:
 
     def start(self, rendered: Rendered) -> bytes:
         self.head = {
-            "id": f"chatcmpl-cachet-{rendered.version.pk}-{self.created}",
+            "id": f"chatcmpl-cachet-{uuid.uuid4().hex[:24]}",  # one id for the whole stream
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": _model(rendered),
@@ -110,7 +111,6 @@ class ChatEvents:
         return _data(self._chunk({"content": text}))
 
     def done(self, invocation: Invocation, rendered: Rendered, result: Result) -> bytes:
-        self.head["id"] = f"chatcmpl-cachet-{invocation.pk}"
         chunks = []
         if result.tool_calls:
             calls = [_chat_call(call, i) for i, call in enumerate(result.tool_calls)]
@@ -185,7 +185,8 @@ class ResponsesEvents:
     def __init__(self) -> None:
         self.created = int(time.time())
         self.numbers = itertools.count()
-        self.item_id = "msg_cachet"
+        token = uuid.uuid4().hex[:24]  # one id each for the whole stream
+        self.response_id, self.item_id = f"resp_cachet_{token}", f"msg_cachet_{token}"
         self.text: list[str] = []
 
     def _event(self, kind: str, **fields: Any) -> bytes:
@@ -193,7 +194,7 @@ class ResponsesEvents:
         return f"event: {kind}\ndata: {compact_json(payload)}\n\n".encode()
 
     def start(self, rendered: Rendered) -> bytes:
-        head = _response_head(f"resp_cachet_{rendered.version.pk}", _model(rendered), self.created)
+        head = _response_head(self.response_id, _model(rendered), self.created)
         started = {**head, "status": "in_progress", "output": [], "usage": None}
         item = {"type": "message", "id": self.item_id, "status": "in_progress",
                 "role": "assistant", "content": []}  # fmt: skip
@@ -232,14 +233,13 @@ class ResponsesEvents:
                     "response.function_call_arguments.done",
                     item_id=call["id"],
                     output_index=index,
+                    name=call["name"],
                     arguments=call["arguments"],
                 ),  # fmt: skip
                 self._event("response.output_item.done", output_index=index, item=call),
             ]
-        # The streamed message item keeps the id the stream announced.
-        for item in response["output"]:
-            if item["type"] == "message":
-                item["id"] = self.item_id
+        # The completed response holds the items as streamed: the message first, at index 0.
+        response["id"], response["output"] = self.response_id, [item, *calls]
         kind = "response.completed" if response["status"] == "completed" else "response.incomplete"
         return b"".join([*events, self._event(kind, response=response)])
 
@@ -277,14 +277,19 @@ class MessagesEvents:
     """Anthropic's events: ``message_start``, content blocks, ``message_delta``, ``message_stop``.
 
     Usage is known only once the provider has answered, so ``message_start`` carries zeros
-    and ``message_delta`` the whole usage (the SDKs take every count from it)."""
+    and ``message_delta`` the whole usage (the SDKs take every count from it). The text
+    block opens with the first text, so an answer of tool calls alone has no empty text
+    block (which Anthropic refuses when it is sent back as history)."""
+
+    def __init__(self) -> None:
+        self.blocks = 0  # content blocks opened so far
 
     def _event(self, kind: str, **fields: Any) -> bytes:
         return sse(kind, {"type": kind, **fields})
 
     def start(self, rendered: Rendered) -> bytes:
         message = {
-            "id": f"msg_cachet_{rendered.version.pk}_{int(time.time())}",
+            "id": f"msg_cachet_{uuid.uuid4().hex[:24]}",
             "type": "message",
             "role": "assistant",
             "model": _model(rendered),
@@ -293,19 +298,23 @@ class MessagesEvents:
             "stop_sequence": None,
             "usage": {"input_tokens": 0, "output_tokens": 0},
         }
+        return self._event("message_start", message=message)
+
+    def _open_text(self) -> bytes:
+        self.blocks = 1
         block = {"type": "text", "text": ""}
-        return self._event("message_start", message=message) + self._event(
-            "content_block_start", index=0, content_block=block
-        )
+        return self._event("content_block_start", index=0, content_block=block)
 
     def delta(self, text: str) -> bytes:
-        return self._event(
-            "content_block_delta", index=0, delta={"type": "text_delta", "text": text}
-        )
+        opening = b"" if self.blocks else self._open_text()
+        delta = {"type": "text_delta", "text": text}
+        return opening + self._event("content_block_delta", index=0, delta=delta)
 
     def done(self, invocation: Invocation, rendered: Rendered, result: Result) -> bytes:
-        events = [self._event("content_block_stop", index=0)]
-        for index, call in enumerate(result.tool_calls, start=1):
+        events = [] if self.blocks or result.tool_calls else [self._open_text()]
+        if self.blocks:
+            events.append(self._event("content_block_stop", index=0))
+        for index, call in enumerate(result.tool_calls, start=self.blocks):
             block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
             partial = {"type": "input_json_delta", "partial_json": compact_json(_arguments(call))}
             events += [

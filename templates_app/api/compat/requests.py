@@ -18,8 +18,10 @@ from typing import Any
 from gateway.types import Message
 
 from ...engine.body import check_params, parse_conversation
+from ...engine.canonical import string_problem
 from ...engine.errors import CachetError
 from ...engine.validation import did_you_mean
+from ..serializers import SendInputSerializer
 
 PROMPT_KEYS = ("id", "version", "label", "variables")
 # Fields that look supported but would change what the template fixes.
@@ -85,7 +87,8 @@ def _prompt(body: Mapping[str, Any]) -> dict[str, Any]:
         )
     prompt = _object(body["prompt"], "prompt")
     _refuse_unknown({f"prompt.{k}": v for k, v in prompt.items()}, _prefixed(PROMPT_KEYS))
-    if not isinstance(prompt.get("id"), str) or not prompt["id"]:
+    name = prompt.get("id")
+    if not isinstance(name, str) or not name or len(name) > 200 or string_problem(name):
         raise CompatRequestError(
             "prompt.id must be the template's slug or alias", param="prompt.id"
         )
@@ -99,7 +102,7 @@ def _prompt(body: Mapping[str, Any]) -> dict[str, Any]:
         raise CompatRequestError("prompt.label must be a string", param="prompt.label")
     if version is not None and label is not None:
         raise CompatRequestError("give prompt.version or prompt.label, not both", param="prompt")
-    variables = _object(prompt.get("variables", {}), "prompt.variables")
+    variables = _object(prompt.get("variables") or {}, "prompt.variables")
     return {
         "slug": prompt["id"],
         "version": version,
@@ -134,18 +137,46 @@ def _model(body: Mapping[str, Any], provider: str) -> str | None:
 
 
 def _flag(body: Mapping[str, Any], name: str) -> bool:
-    value = body.get(name, False)
+    value = False if body.get(name) is None else body[name]
     if not isinstance(value, bool):
         raise CompatRequestError(f"{name} must be true or false", param=name)
     return value
 
 
 def _metadata(body: Mapping[str, Any], *extra: str) -> dict[str, Any] | None:
-    metadata = dict(_object(body["metadata"], "metadata")) if "metadata" in body else {}
+    given = body.get("metadata")
+    metadata = {} if given is None else dict(_object(given, "metadata"))
     for name in extra:
         if body.get(name) is not None:
+            if not isinstance(body[name], str):
+                raise CompatRequestError(f"{name} must be a string", param=name)
             metadata[name] = body[name]
     return metadata or None
+
+
+# Cachet's own send input, checked by the REST API's rules (one home for them), and where
+# each of its fields sits in a compatible request.
+CACHET_FIELDS = {
+    "variables": "prompt.variables",
+    "version": "prompt.version",
+    "label": "prompt.label",
+    "model": "model",
+    "metadata": "metadata",
+}
+
+
+def _checked(compat: CompatRequest) -> CompatRequest:
+    """``compat`` once its template inputs, model and metadata pass the send's own checks
+    (text free of NUL, label names, a model string of at most 300 characters, 16 KB of
+    metadata); else a 400 naming the field as the provider's request spells it."""
+    data = {name: getattr(compat, name) for name in CACHET_FIELDS}
+    serializer = SendInputSerializer(data={k: v for k, v in data.items() if v is not None})
+    if not serializer.is_valid():
+        name, problems = next(iter(serializer.errors.items()))
+        problem = problems[0] if isinstance(problems, list) else problems
+        param = CACHET_FIELDS.get(name, name)
+        raise CompatRequestError(f"{param}: {problem}", param=param)
+    return compat
 
 
 def _params(pairs: dict[str, Any]) -> dict[str, Any]:
@@ -156,6 +187,14 @@ def _params(pairs: dict[str, Any]) -> dict[str, Any]:
 
 def _conversation(messages: Any, path: str) -> tuple[Message, ...]:
     return parse_conversation([] if messages is None else messages, path=path)
+
+
+def _list(value: Any, name: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise CompatRequestError(f"{name} must be a list", param=name)
+    return value
 
 
 # ---------------------------------------------------------------- OpenAI Chat Completions
@@ -171,35 +210,46 @@ def chat_request(body: Any) -> CompatRequest:
     """A ``POST /openai/v1/chat/completions`` body."""
     body = _object(body, "the request body")
     _refuse_unknown(body, CHAT_FIELDS)
-    if body.get("n", 1) != 1:
+    if body.get("n") not in (None, 1):
         raise CompatRequestError("n must be 1: Cachet answers with one choice", param="n")
     options = _object(body.get("stream_options") or {}, "stream_options")
-    messages = [_chat_message(m) for m in body.get("messages") or []]
-    return CompatRequest(
-        **_prompt(body),
-        model=_model(body, "openai"),
-        conversation=_conversation(messages, "messages"),
-        params=_params(
-            {
-                "max_tokens": body.get("max_completion_tokens", body.get("max_tokens")),
-                "temperature": body.get("temperature"),
-                "top_p": body.get("top_p"),
-                "stop": body.get("stop"),
-                "seed": body.get("seed"),
-                "tool_choice": body.get("tool_choice"),
-            }
-        ),
-        stream=_flag(body, "stream"),
-        include_usage=options.get("include_usage") is True,
-        metadata=_metadata(body, "user"),
+    messages = [_chat_message(m) for m in _list(body.get("messages"), "messages")]
+    limit = body.get("max_completion_tokens")
+    return _checked(
+        CompatRequest(
+            **_prompt(body),
+            model=_model(body, "openai"),
+            conversation=_conversation(messages, "messages"),
+            params=_params(
+                {
+                    "max_tokens": body.get("max_tokens") if limit is None else limit,
+                    "temperature": body.get("temperature"),
+                    "top_p": body.get("top_p"),
+                    "stop": body.get("stop"),
+                    "seed": body.get("seed"),
+                    "tool_choice": body.get("tool_choice"),
+                }
+            ),
+            stream=_flag(body, "stream"),
+            include_usage=options.get("include_usage") is True,
+            metadata=_metadata(body, "user"),
+        )
     )
 
 
 def _chat_message(message: Any) -> Any:
-    """Chat Completions' ``developer`` role is a system message in Cachet's body."""
-    if isinstance(message, dict) and message.get("role") == "developer":
+    """A Chat Completions message in Cachet's body: ``developer`` is a system message, and the
+    empty fields of an echoed completion (``refusal: null``, ``annotations: []``) are dropped."""
+    if not isinstance(message, dict):
+        return message
+    message = {k: v for k, v in message.items() if not (k in ECHOED_EMPTY and not v)}
+    if message.get("role") == "developer":
         return {**message, "role": "system"}
     return message
+
+
+# Fields of an assistant message as the SDK echoes a completion back: empty, they say nothing.
+ECHOED_EMPTY = ("refusal", "annotations", "audio", "function_call")
 
 
 # ---------------------------------------------------------------- OpenAI Responses
@@ -219,20 +269,22 @@ def responses_request(body: Any) -> CompatRequest:
     tool_choice = body.get("tool_choice")
     if isinstance(tool_choice, dict) and tool_choice.get("type") == "function":
         tool_choice = {"type": "function", "function": {"name": tool_choice.get("name")}}
-    return CompatRequest(
-        **_prompt(body),
-        model=_model(body, "openai"),
-        conversation=_conversation(_input_messages(body.get("input")), "input"),
-        params=_params(
-            {
-                "max_tokens": body.get("max_output_tokens"),
-                "temperature": body.get("temperature"),
-                "top_p": body.get("top_p"),
-                "tool_choice": tool_choice,
-            }
-        ),
-        stream=_flag(body, "stream"),
-        metadata=_metadata(body, "user"),
+    return _checked(
+        CompatRequest(
+            **_prompt(body),
+            model=_model(body, "openai"),
+            conversation=_conversation(_input_messages(body.get("input")), "input"),
+            params=_params(
+                {
+                    "max_tokens": body.get("max_output_tokens"),
+                    "temperature": body.get("temperature"),
+                    "top_p": body.get("top_p"),
+                    "tool_choice": tool_choice,
+                }
+            ),
+            stream=_flag(body, "stream"),
+            metadata=_metadata(body, "user"),
+        )
     )
 
 
@@ -335,24 +387,26 @@ def messages_request(body: Any) -> CompatRequest:
     if not isinstance(body.get("max_tokens"), int) or isinstance(body.get("max_tokens"), bool):
         raise CompatRequestError("max_tokens: Field required (an integer)", param="max_tokens")
     messages = _system_messages(body.get("system"))
-    for index, message in enumerate(body.get("messages") or []):
+    for index, message in enumerate(_list(body.get("messages"), "messages")):
         messages += _anthropic_message(message, index)
-    return CompatRequest(
-        **_prompt(body),
-        model=_model(body, "anthropic"),
-        conversation=_conversation(messages, "messages"),
-        params=_params(
-            {
-                "max_tokens": body["max_tokens"],
-                "temperature": body.get("temperature"),
-                "top_p": body.get("top_p"),
-                "top_k": body.get("top_k"),
-                "stop": body.get("stop_sequences"),
-                "tool_choice": _anthropic_tool_choice(body.get("tool_choice")),
-            }
-        ),
-        stream=_flag(body, "stream"),
-        metadata=_metadata(body),
+    return _checked(
+        CompatRequest(
+            **_prompt(body),
+            model=_model(body, "anthropic"),
+            conversation=_conversation(messages, "messages"),
+            params=_params(
+                {
+                    "max_tokens": body["max_tokens"],
+                    "temperature": body.get("temperature"),
+                    "top_p": body.get("top_p"),
+                    "top_k": body.get("top_k"),
+                    "stop": body.get("stop_sequences"),
+                    "tool_choice": _anthropic_tool_choice(body.get("tool_choice")),
+                }
+            ),
+            stream=_flag(body, "stream"),
+            metadata=_metadata(body),
+        )
     )
 
 
@@ -383,6 +437,8 @@ def _anthropic_message(message: Any, index: int) -> list[Any]:
         _block(b, f"{path}.content[{i}]")
         for i, b in enumerate(blocks)
         if not (isinstance(b, dict) and b.get("type") in ("tool_result", "tool_use"))
+        # An empty text block beside tool calls (as a streamed answer has) says nothing.
+        and not (calls and isinstance(b, dict) and b.get("type") == "text" and not b.get("text"))
     ]
     converted = [_tool_result(block, path) for block in results]
     if rest or calls:
@@ -423,6 +479,14 @@ def _block(block: Any, path: str) -> Any:
     if kind == "text":
         return {"type": "text", "text": block.get("text"), **marker}
     source = block.get("source") if isinstance(block.get("source"), dict) else {}
+    if kind == "document" and source.get("type") == "text":
+        return {"type": "text", "text": source.get("data"), **marker}  # a plain-text document
+    if kind in ("image", "document") and source.get("type") not in ("base64", "url"):
+        raise CompatRequestError(
+            f"{path}.source: sources of type {source.get('type')!r} are not supported "
+            "(base64 or url)",
+            param=path,
+        )
     url = source.get("url") or f"data:{source.get('media_type')};base64,{source.get('data')}"
     if kind == "image":
         return {"type": "image_url", "image_url": {"url": url}, **marker}

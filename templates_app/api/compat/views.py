@@ -110,7 +110,9 @@ class CompatApi(AsyncApiView):
 
     async def post(self, request: Request) -> HttpResponse | StreamingHttpResponse:
         if self.compat.stream:
-            events = await template_stream(self.call, self.rendered, self.events(self.compat))
+            events = await template_stream(
+                self.call, self.rendered, self.events(self.compat), open_first=True
+            )
             response = StreamingHttpResponse(events, content_type="text/event-stream")
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"

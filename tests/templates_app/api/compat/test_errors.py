@@ -105,7 +105,7 @@ def test_a_provider_failing_mid_stream_raises_in_the_openai_sdk(cachet_server, a
     template = make_template(slug="doc-qa")
     make_version(template, body=make_body(model="anthropic/claude-sonnet-4-5"))
     server = upstream(None, ANTHROPIC_API_KEY="sk-ant-test", ANTHROPIC_BASE_URL="{url}")
-    server.script(fake.stream_reply(fake.chunked(fake.recorded_stream(), 200), cut_after=3))
+    server.script(fake.stream_reply(fake.chunked(fake.recorded_stream(), 200), cut_after=6))
     client = openai_client(cachet_server, api_key)
 
     stream = client.chat.completions.create(
@@ -121,7 +121,7 @@ def test_a_provider_failing_mid_stream_is_an_anthropic_error_event(
     template = make_template(slug="doc-qa")
     make_version(template, body=make_body(model="anthropic/claude-sonnet-4-5"))
     server = upstream(None, ANTHROPIC_API_KEY="sk-ant-test", ANTHROPIC_BASE_URL="{url}")
-    server.script(fake.stream_reply(fake.chunked(fake.recorded_stream(), 200), cut_after=3))
+    server.script(fake.stream_reply(fake.chunked(fake.recorded_stream(), 200), cut_after=6))
 
     response = call_asgi(
         "POST",
@@ -134,7 +134,7 @@ def test_a_provider_failing_mid_stream_is_an_anthropic_error_event(
     assert kind == "error" and data["type"] == "error"
     assert data["error"]["type"] == "api_error" and "stream" in data["error"]["message"]
     with pytest.raises(anthropic.APIStatusError):
-        server.script(fake.stream_reply(fake.chunked(fake.recorded_stream(), 200), cut_after=3))
+        server.script(fake.stream_reply(fake.chunked(fake.recorded_stream(), 200), cut_after=6))
         list(message(anthropic_client(cachet_server, api_key), stream=True))
 
 
@@ -172,3 +172,15 @@ def test_a_key_limited_to_a_template_may_name_it_by_alias(cachet_server, templat
     )
 
     assert answer.model_extra["cachet"]["template"] == "doc-qa"
+
+
+def test_a_provider_refusing_a_stream_is_the_status_not_an_event_after_a_200(
+    cachet_server, api_key, upstream
+):
+    template = make_template(slug="doc-qa")
+    make_version(template, body=make_body(model="anthropic/claude-sonnet-4-5"))
+    server = upstream(None, ANTHROPIC_API_KEY="sk-ant-test", ANTHROPIC_BASE_URL="{url}")
+    server.script(fake.error_reply(400, "invalid_request_error", "prompt is too long"))
+
+    with pytest.raises(anthropic.BadRequestError, match="prompt is too long"):
+        message(anthropic_client(cachet_server, api_key), stream=True)

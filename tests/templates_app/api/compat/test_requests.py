@@ -269,3 +269,106 @@ def test_anthropic_blocks_become_parts_tool_calls_and_tool_messages_with_their_m
 def test_anthropic_fields_cachet_cannot_serve_are_refused(body, message):
     with pytest.raises(CompatRequestError, match=re.escape(message)):
         messages_request({"prompt": PROMPT, **body})
+
+
+def test_an_assistant_message_echoed_from_a_completion_is_accepted():
+    echoed = {
+        "role": "assistant",
+        "content": None,
+        "refusal": None,
+        "annotations": [],
+        "audio": None,
+        "function_call": None,
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+        ],
+    }
+
+    compat = chat_request({"prompt": PROMPT, "messages": [echoed]})
+
+    assert compat.conversation[0].tool_calls == (ToolCall("c1", "f", "{}"),)
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "param"),
+    [
+        ({"metadata": {"k": "a\u0000"}}, "metadata: ", "metadata"),
+        ({"metadata": {"k": "x" * 17_000}}, "metadata: must be at most 16 KB", "metadata"),
+        ({"user": "a\u0000"}, "metadata: ", "metadata"),
+        ({"user": 7}, "user must be a string", "user"),
+        ({"model": "openai/" + "x" * 400}, "model: ", "model"),
+        ({"prompt": {"id": "doc\u0000qa"}}, "prompt.id must be", "prompt.id"),
+        ({"prompt": {"id": "doc-qa", "label": "not a label!"}}, "prompt.label: ", "prompt.label"),
+        (
+            {"prompt": {"id": "doc-qa", "variables": {"q": "a\u0000"}}},
+            "prompt.variables: ",
+            "prompt.variables",
+        ),
+        ({"messages": 5}, "messages must be a list", "messages"),
+        ({"messages": "hello"}, "messages must be a list", "messages"),
+    ],
+)
+def test_what_the_send_itself_refuses_is_a_400_before_anything_is_sent(body, message, param):
+    with pytest.raises(CompatRequestError) as caught:
+        chat_request({"prompt": PROMPT, **body})
+
+    assert caught.value.message.startswith(message) or message in caught.value.message
+    assert caught.value.param == param
+
+
+def test_a_tool_choice_without_a_function_object_is_a_400_not_a_crash():
+    with pytest.raises(BodyError, match="params.tool_choice: must be"):
+        chat_request({"prompt": PROMPT, "tool_choice": {"type": "function", "function": None}})
+
+
+def test_explicit_nulls_are_absent_fields():
+    compat = chat_request(
+        {
+            "prompt": {**PROMPT, "variables": None},
+            "stream": None,
+            "metadata": None,
+            "n": None,
+            "max_tokens": 30,
+            "max_completion_tokens": None,
+        }
+    )
+
+    assert (compat.stream, compat.metadata, compat.variables) == (False, None, {})
+    assert compat.params == {"max_tokens": 30}
+
+
+def test_a_plain_text_document_is_its_text_and_other_sources_are_refused():
+    text = {
+        "type": "document",
+        "source": {"type": "text", "media_type": "text/plain", "data": "hello"},
+    }
+    compat = messages_request(
+        {"prompt": PROMPT, "max_tokens": 5, "messages": [{"role": "user", "content": [text]}]}
+    )
+
+    assert compat.conversation[0].content == (Part("text", text="hello"),)
+    content = {"type": "document", "source": {"type": "content", "content": []}}
+    with pytest.raises(CompatRequestError, match="sources of type 'content' are not supported"):
+        messages_request(
+            {
+                "prompt": PROMPT,
+                "max_tokens": 5,
+                "messages": [{"role": "user", "content": [content]}],
+            }
+        )
+
+
+def test_an_empty_text_block_beside_tool_calls_is_dropped():
+    turn = {
+        "role": "assistant",
+        "content": [
+            {"type": "text", "text": ""},
+            {"type": "tool_use", "id": "t1", "name": "f", "input": {}},
+        ],
+    }
+
+    (message,) = messages_request(
+        {"prompt": PROMPT, "max_tokens": 5, "messages": [turn]}
+    ).conversation
+
+    assert message.content is None and message.tool_calls == (ToolCall("t1", "f", "{}"),)
