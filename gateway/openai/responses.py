@@ -36,6 +36,7 @@ _PARAMS = (
     ("top_p", "top_p"),
 )
 UNSUPPORTED_PARAMS = ("stop", "seed")  # the Responses API has neither
+MIN_OUTPUT_TOKENS = 16  # the smallest max_output_tokens it takes
 FILE_FIELDS = {"file_data": "file_data", "url": "file_url", "file_id": "file_id"}
 # ``incomplete_details.reason`` in Chat Completions' words, so stop reasons read alike.
 INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
@@ -47,6 +48,9 @@ def to_responses(request: ChatRequest) -> dict[str, Any]:
     unsupported = [name for name in UNSUPPORTED_PARAMS if request.params.get(name) is not None]
     if unsupported:
         raise ValueError(f"the Responses API takes no {', '.join(unsupported)} parameter")
+    limit = request.params.get("max_tokens")
+    if limit is not None and limit < MIN_OUTPUT_TOKENS:
+        raise ValueError(f"the Responses API needs max_tokens of at least {MIN_OUTPUT_TOKENS}")
     explicit = explicit_breakpoints(request.model)
     payload: dict[str, Any] = {"model": request.model_id}
     if request.tools:
@@ -159,7 +163,7 @@ def _text_of(message: Message, what: str) -> str:
 def from_responses(body: Mapping[str, Any]) -> Result:
     """The normalized result of a ``response`` object; raises MalformedResponseError."""
     body = as_object(body, "the response")
-    texts, calls = [], []
+    texts, calls, refused = [], [], False
     for item in typed_field(body, "output", list, required=True):
         item = as_object(item, "an output item")
         if item.get("type") == "message":
@@ -167,6 +171,9 @@ def from_responses(body: Mapping[str, Any]) -> Result:
                 part = as_object(part, "an output part")
                 if part.get("type") == "output_text":
                     texts.append(typed_field(part, "text", str, required=True))
+                elif part.get("type") == "refusal":  # the model declined: say so, as text
+                    texts.append(typed_field(part, "refusal", str) or "")
+                    refused = True
         elif item.get("type") == "function_call":
             call_id = typed_field(item, "call_id", str, required=True)
             name = typed_field(item, "name", str, required=True)
@@ -177,7 +184,7 @@ def from_responses(body: Mapping[str, Any]) -> Result:
     return Result(
         text="".join(texts),
         tool_calls=tuple(calls),
-        stop_reason=_stop_reason(body, bool(calls)),
+        stop_reason="content_filter" if refused else _stop_reason(body, bool(calls)),
         usage=read_responses_usage(body.get("usage")),
         model=typed_field(body, "model", str),
         response_id=typed_field(body, "id", str),

@@ -126,6 +126,7 @@ def test_images_and_files_become_input_parts_and_files_take_breakpoints():
     [
         (conversation(stop=["END"]), "the Responses API takes no stop parameter"),
         (conversation(seed=7), "the Responses API takes no seed parameter"),
+        (conversation(max_tokens=8), "the Responses API needs max_tokens of at least 16"),
         (
             ChatRequest(model=MODEL, messages=(Message("user", "hi", name="ann"),)),
             "the Responses API takes no message name",
@@ -325,3 +326,20 @@ def test_an_unknown_field_is_the_apis_400(server):
 
     with pytest.raises(BadRequestError, match="Unknown parameter: 'messages'"):
         with_client(server, lambda client: client.send(conversation(), wire))
+
+
+def test_a_refusal_is_its_text_with_a_content_filter_stop():
+    body = fake.response(None)
+    body["output"].append(
+        {
+            "type": "message",
+            "id": "msg_2",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "refusal", "refusal": "I can't help with that."}],
+        }
+    )
+
+    result = from_responses(body)
+
+    assert (result.text, result.stop_reason) == ("I can't help with that.", "content_filter")
