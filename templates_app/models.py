@@ -93,7 +93,8 @@ def alias_is_slug(alias: str) -> str:
 def alias_conflicts(aliases: Iterable[str], *, template_id: int | None) -> dict[str, str]:
     """Which of ``aliases`` the template ``template_id`` cannot take, and why: an alias is
     unique across templates and is never any template's slug (its own included)."""
-    wanted = set(aliases)
+    # A malformed alias is its own error, and may hold what a query cannot (a NUL).
+    wanted = {alias for alias in aliases if alias_problem(alias) is None}
     if not wanted:
         return {}
     problems = {
@@ -108,6 +109,8 @@ def alias_conflicts(aliases: Iterable[str], *, template_id: int | None) -> dict[
 
 def slug_alias_problem(slug: str) -> str | None:
     """Why ``slug`` cannot be a template's slug because it is an alias, or None."""
+    if alias_problem(slug) is not None:
+        return None  # no alias looks like it (and it may hold what a query cannot)
     holder = (
         TemplateAlias.objects.filter(alias=slug).values_list("template__slug", flat=True).first()
     )
