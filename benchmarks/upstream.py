@@ -17,7 +17,8 @@ for ``STUB_HANG_S`` seconds) and a cut connection (the body or stream stops half
 
 For the peer comparison (``benchmarks/peers.py``), ``STUB_RECORD=N`` (default 0: off)
 keeps the last N request bodies as received, unparsed, and opens two control paths:
-``GET /_stub/received`` answers the number of Messages requests so far and those bodies,
+``GET /_stub/received`` answers the number of requests so far (other than these two) and
+the bodies, with their paths,
 and ``PUT /_stub/latency`` with ``{"ms": 0}`` changes the latency of later requests.
 """
 
@@ -97,7 +98,7 @@ EVENTS = [
 
 _count = itertools.count(1)
 _received: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=max(RECORD, 1))
-_messages = 0
+_requests = 0
 
 
 class CutConnection(Exception):
@@ -123,14 +124,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if RECORD and scope["path"].startswith("/_stub/"):
         await _control(send, scope, b"".join(chunks))
         return
+    if RECORD:
+        global _requests
+        _requests += 1
+        _received.append((scope["path"], b"".join(chunks)))
     if not scope["path"].endswith("/v1/messages"):
         await _answer(send, 404, JSON_HEADERS, NOT_FOUND)
         return
     stream = b'"stream":true' in b"".join(chunks)
-    if RECORD:
-        global _messages
-        _messages += 1
-        _received.append((scope["path"], b"".join(chunks)))
     fault = _fault()
     if LATENCY:
         await asyncio.sleep(LATENCY)
@@ -164,7 +165,7 @@ async def _control(send: Any, scope: dict[str, Any], body: bytes) -> None:
         answer = {"latency_ms": LATENCY * 1000}
     elif scope["path"] == "/_stub/received":
         bodies = [{"path": path, "body": raw.decode()} for path, raw in _received]
-        answer = {"messages": _messages, "received": bodies}
+        answer = {"requests": _requests, "received": bodies}
     else:
         await _answer(send, 404, JSON_HEADERS, NOT_FOUND)
         return
