@@ -78,8 +78,11 @@ def wait_listening(port: int, process: subprocess.Popen, seconds: float = 60) ->
 
 
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subprocess.Popen]:
-    """Run ``command`` in its own process group until the block ends; print its errors."""
+def running(
+    command: list[str], env: dict[str, str], port: int, seconds: float = 60
+) -> Iterator[subprocess.Popen]:
+    """Run ``command`` in its own process group until the block ends; print its errors.
+    ``seconds``: how long it may take to listen on ``port``."""
     with tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(
             command,
@@ -92,7 +95,7 @@ def running(command: list[str], env: dict[str, str], port: int) -> Iterator[subp
         )
         failed = True
         try:
-            wait_listening(port, process)
+            wait_listening(port, process, seconds)
             yield process
             failed = False
         finally:

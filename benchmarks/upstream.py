@@ -14,11 +14,18 @@ Faults, for the load test: with ``STUB_FAULT_EVERY=20``, every 20th request (cou
 this process) fails, in turn as an HTTP 500, a 529 (overloaded), a timeout (no answer
 for ``STUB_HANG_S`` seconds) and a cut connection (the body or stream stops half-way).
 ``STUB_FAULTS`` lists the kinds to rotate through (default ``500,529,timeout,cut``).
+
+For the peer comparison (``benchmarks/peers.py``), ``STUB_RECORD=N`` (default 0: off)
+keeps the last N request bodies as received, unparsed, and opens two control paths:
+``GET /_stub/received`` answers the number of requests so far (other than these two) and
+the bodies, with their paths,
+and ``PUT /_stub/latency`` with ``{"ms": 0}`` changes the latency of later requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import json
 import os
@@ -29,6 +36,7 @@ CACHED_TOKENS = int(os.environ.get("STUB_CACHED_TOKENS", "10000"))
 FAULT_EVERY = int(os.environ.get("STUB_FAULT_EVERY", "0"))
 FAULTS = os.environ.get("STUB_FAULTS", "500,529,timeout,cut").split(",")
 HANG = float(os.environ.get("STUB_HANG_S", "30"))
+RECORD = int(os.environ.get("STUB_RECORD", "0"))
 
 TEXT = "Clause 7 says the data stays in the region."
 USAGE = {
@@ -89,6 +97,8 @@ EVENTS = [
 ]
 
 _count = itertools.count(1)
+_received: collections.deque[tuple[str, bytes]] = collections.deque(maxlen=max(RECORD, 1))
+_requests = 0
 
 
 class CutConnection(Exception):
@@ -111,6 +121,13 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         message = await receive()
         chunks.append(message.get("body", b""))
         more = message.get("more_body", False)
+    if RECORD and scope["path"].startswith("/_stub/"):
+        await _control(send, scope, b"".join(chunks))
+        return
+    if RECORD:
+        global _requests
+        _requests += 1
+        _received.append((scope["path"], b"".join(chunks)))
     if not scope["path"].endswith("/v1/messages"):
         await _answer(send, 404, JSON_HEADERS, NOT_FOUND)
         return
@@ -138,6 +155,21 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         raise CutConnection
     else:
         await _answer(send, 200, JSON_HEADERS, MESSAGE)
+
+
+async def _control(send: Any, scope: dict[str, Any], body: bytes) -> None:
+    """The recording stub's control paths (only with ``STUB_RECORD``)."""
+    global LATENCY
+    if scope["path"] == "/_stub/latency" and scope["method"] == "PUT":
+        LATENCY = float(json.loads(body)["ms"]) / 1000
+        answer = {"latency_ms": LATENCY * 1000}
+    elif scope["path"] == "/_stub/received":
+        bodies = [{"path": path, "body": raw.decode()} for path, raw in _received]
+        answer = {"requests": _requests, "received": bodies}
+    else:
+        await _answer(send, 404, JSON_HEADERS, NOT_FOUND)
+        return
+    await _answer(send, 200, JSON_HEADERS, json.dumps(answer).encode())
 
 
 async def _answer(send: Any, status: int, headers: list, body: bytes) -> None:
