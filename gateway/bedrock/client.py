@@ -1,7 +1,9 @@
 """Amazon Bedrock Converse / ConverseStream through boto3, off the event loop.
 
-``BedrockClient`` only does I/O: boto3 is synchronous, so calls run in a worker thread;
-retries are botocore's own (standard mode). The boto3 plumbing (call arguments, error
+``BedrockClient`` only does I/O: boto3 is synchronous, so calls run in worker threads of
+the client's own, as many as the connection limit allows (``MAX_CONNECTIONS``; the event
+loop's default executor has five or six on a small machine, which would cap the sends in
+flight); retries are botocore's own (standard mode). The boto3 plumbing (call arguments, error
 mapping, the thread-to-async bridge, the stream fold) lives in ``gateway.bedrock.boto``.
 """
 
@@ -9,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gateway.base import Wire
@@ -22,6 +26,7 @@ from gateway.bedrock.boto import (
 )
 from gateway.bedrock.translate import NAME, from_converse, to_converse
 from gateway.errors import ProviderUnavailableError
+from gateway.http import DEFAULT_LIMITS, pool_limits
 from gateway.types import (
     ChatRequest,
     Result,
@@ -51,13 +56,24 @@ class BedrockClient:
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        max_connections: int = DEFAULT_LIMITS.max_connections or 4096,
+        max_keepalive: int = DEFAULT_LIMITS.max_keepalive_connections or 256,
     ) -> None:
         import boto3
         from botocore.config import Config
 
         # botocore's "max_attempts" counts retries only; "total_max_attempts" counts tries.
         retries = {"total_max_attempts": max_attempts, "mode": "standard"}
-        config = Config(connect_timeout=connect_timeout, read_timeout=read_timeout, retries=retries)
+        config = Config(
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries=retries,
+            max_pool_connections=max(1, min(max_keepalive, max_connections)),
+        )
+        # One thread per call in flight, up to the connection limit; started as needed.
+        self._threads = ThreadPoolExecutor(
+            max_workers=max(1, max_connections), thread_name_prefix="cachet-bedrock"
+        )
         session = boto3.session.Session(region_name=region)
         # botocore resolves the credential chain here; only "none at all" waits for first use.
         with mapped_errors():
@@ -78,19 +94,23 @@ class BedrockClient:
         reason = cls.unavailable(config)
         if reason is not None:
             raise ProviderUnavailableError(NAME, reason)
+        limits = pool_limits(config)
         return cls(
             config["AWS_REGION"],
             endpoint_url=config.get("AWS_ENDPOINT_URL_BEDROCK_RUNTIME") or None,
             connect_timeout=config.get("CONNECT_TIMEOUT") or DEFAULT_CONNECT_TIMEOUT,
             read_timeout=config.get("TIMEOUT") or DEFAULT_TIMEOUT,
             max_attempts=config.get("MAX_ATTEMPTS") or DEFAULT_MAX_ATTEMPTS,
+            max_connections=limits.max_connections or DEFAULT_LIMITS.max_connections or 4096,
+            max_keepalive=limits.max_keepalive_connections or 1,
         )
 
     async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result:
         """One Converse call in a worker thread; raises gateway.errors only."""
         kwargs = boto3_kwargs(wire or to_converse(request))
+        call = functools.partial(self._client.converse, **kwargs)
         with mapped_errors():
-            response = await asyncio.to_thread(self._client.converse, **kwargs)
+            response = await asyncio.get_running_loop().run_in_executor(self._threads, call)
         return from_converse(response)
 
     async def stream(
@@ -116,5 +136,6 @@ class BedrockClient:
         yield StreamEvent("done", result=from_converse(fold.body(metadata)))
 
     async def aclose(self) -> None:
-        """Close the boto3 client's connection pool."""
+        """Close the boto3 client's connection pool and let its threads go."""
         self._client.close()
+        self._threads.shutdown(wait=False)

@@ -697,3 +697,44 @@ def test_no_secret_or_signature_in_any_error_string(server, monkeypatch):
         text = f"{error} {error!r} {vars(error)}"
         for secret in (SECRET_KEY, "Signature=", "AWS4-HMAC-SHA256", "authorization"):
             assert secret not in text
+
+
+def test_sends_in_flight_are_not_capped_by_the_default_executor(server):
+    """Each send holds a worker thread while boto3 waits: the fake answers only once all
+    of them have arrived, which five or six default-executor threads could never do."""
+    in_flight = 24
+    arrived = threading.Barrier(in_flight, timeout=60)
+
+    def all_at_once(recorded: Any) -> Reply:
+        try:
+            arrived.wait()
+        except threading.BrokenBarrierError:
+            return fake.error_reply(500, "InternalServerException", "not all arrived")
+        return fake.converse_reply()
+
+    server.responder = all_at_once
+    client = make_client(server, read_timeout=90.0, max_attempts=1)
+
+    async def scenario() -> list[Any]:
+        try:
+            return await asyncio.gather(*(client.send(HELLO) for _ in range(in_flight)))
+        finally:
+            await client.aclose()
+
+    try:
+        results = asyncio.run(scenario())
+    finally:
+        server.responder = None
+    assert len(results) == in_flight
+    assert all(result.text for result in results)
+
+
+def test_the_worker_threads_and_pool_follow_the_connection_limit(aws_env):
+    client = BedrockClient.from_config(
+        {"AWS_REGION": REGION, "MAX_CONNECTIONS": 300, "MAX_KEEPALIVE": 40}
+    )
+    try:
+        assert client._threads._max_workers == 300
+        assert client._client.meta.config.max_pool_connections == 40
+    finally:
+        asyncio.run(client.aclose())
