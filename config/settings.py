@@ -172,6 +172,8 @@ CACHET = {
     "DB_THREADS": env_int("CACHET_DB_THREADS", 8, minimum=0),
     # Seconds the queue has to drain at shutdown (after in-flight sends have finished).
     "INVOCATION_DRAIN_TIMEOUT": env_float("CACHET_INVOCATION_DRAIN_TIMEOUT", 30.0, minimum=0),
+    # Days an invocation row is kept by `manage.py purge_invocations`; 0 keeps every row.
+    "INVOCATION_RETENTION_DAYS": env_int("CACHET_INVOCATION_RETENTION_DAYS", 0, minimum=0),
 }
 
 # Provider settings (README, "Providers and models"). Secrets have no defaults: a provider

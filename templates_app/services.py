@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -34,6 +34,7 @@ from .engine.rendering import (
     render,
 )
 from .models import (
+    Invocation,
     Label,
     LabelMove,
     Template,
@@ -411,3 +412,30 @@ def preview_blocks(compiled: CompiledBody, result: RenderResult) -> list[dict[st
             }
         )
     return blocks
+
+
+PURGE_BATCH = 5000
+
+
+def invocations_purge(*, before: datetime, batch: int = PURGE_BATCH) -> int:
+    """Delete the invocation rows created before ``before``, oldest first, ``batch`` rows a
+    transaction, so sends writing new rows never wait long on a lock; the count deleted."""
+    if batch < 1:
+        raise ValueError("batch must be at least 1")
+    deleted = 0
+    while True:
+        with transaction.atomic():
+            ids = list(
+                Invocation.objects.filter(created_at__lt=before)
+                .order_by("created_at", "id")
+                .values_list("id", flat=True)[:batch]
+            )
+            if not ids:
+                return deleted
+            Invocation.objects.filter(id__in=ids).delete()
+        deleted += len(ids)
+
+
+def invocations_to_purge(*, before: datetime) -> int:
+    """How many invocation rows ``invocations_purge`` would delete (a dry run)."""
+    return Invocation.objects.filter(created_at__lt=before).count()

@@ -1,13 +1,16 @@
-"""Management commands: API keys, demo data, the demo setup."""
+"""Management commands: API keys, demo data, the demo setup, purging old invocations."""
 
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
-from templates_app.models import ApiKey, Template, Version, hash_key
+from templates_app.models import ApiKey, Invocation, Template, Version, hash_key
+from tests.factories import make_invocation, make_version
 
 pytestmark = pytest.mark.django_db
 
@@ -62,3 +65,53 @@ def test_demo_setup_prints_an_admin_login_and_a_fresh_key_and_revokes_the_old_on
     assert first_key != second_key
     assert ApiKey.objects.get(key_hash=hash_key(first_key)).revoked_at is not None
     assert ApiKey.objects.get(key_hash=hash_key(second_key)).revoked_at is None
+
+
+def _invocations_aged(*days_old: int) -> list[int]:
+    """Invocation rows of one version, created ``days_old`` days ago each."""
+    version = Version.objects.first() or make_version()
+    now = timezone.now()
+    rows = [make_invocation(version, created_at=now - timedelta(days=d)) for d in days_old]
+    for row in rows:
+        row.save()
+    return [row.pk for row in rows]
+
+
+def test_purge_deletes_only_rows_older_than_the_retention_in_batches():
+    kept = _invocations_aged(0, 29)
+    _invocations_aged(31, 40, 41, 400, 401)
+    out = io.StringIO()
+
+    call_command("purge_invocations", "--days", "30", "--batch", "2", stdout=out)
+
+    assert sorted(Invocation.objects.values_list("pk", flat=True)) == sorted(kept)
+    assert out.getvalue().startswith("deleted 5 invocations created before ")
+
+
+def test_purge_uses_the_retention_setting_and_a_dry_run_deletes_nothing(settings):
+    settings.CACHET = {**settings.CACHET, "INVOCATION_RETENTION_DAYS": 7}
+    _invocations_aged(1, 8, 9)
+    out = io.StringIO()
+
+    call_command("purge_invocations", "--dry-run", stdout=out)
+
+    assert out.getvalue().startswith("would delete 2 invocations created before ")
+    assert Invocation.objects.count() == 3
+    call_command("purge_invocations", stdout=io.StringIO())
+    assert Invocation.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ([], "give --days N (at least 1), or set CACHET_INVOCATION_RETENTION_DAYS"),
+        (["--days", "0"], "give --days N (at least 1)"),
+        (["--days", "5", "--batch", "0"], "--batch must be at least 1"),
+    ],
+)
+def test_purge_without_a_retention_keeps_everything_and_says_why(arguments, message):
+    _invocations_aged(1000)
+
+    with pytest.raises(CommandError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        call_command("purge_invocations", *arguments)
+    assert Invocation.objects.count() == 1
