@@ -54,6 +54,10 @@ class Recorded:
 
 
 class _QuietServer(ThreadingHTTPServer):
+    # Many clients connect at once in some tests: a real server's backlog, not socketserver's 5
+    # (an overflowing backlog drops connects, which a client sees as a connect timeout).
+    request_queue_size = 128
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client closing a kept-alive connection is normal; anything else is reported.
         if not isinstance(sys.exc_info()[1], ConnectionError):

@@ -713,7 +713,7 @@ def test_sends_in_flight_are_not_capped_by_the_default_executor(server):
         return fake.converse_reply()
 
     server.responder = all_at_once
-    client = make_client(server, read_timeout=90.0, max_attempts=1)
+    client = make_client(server, connect_timeout=30.0, read_timeout=90.0, max_attempts=1)
 
     async def scenario() -> list[Any]:
         try:
