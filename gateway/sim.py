@@ -30,12 +30,13 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from gateway.anthropic.translate import to_anthropic
 from gateway.base import Wire
 from gateway.catalog import ModelProfile, get_profile
+from gateway.conventions import anthropic_usage, chat_completions_usage
 from gateway.cost import mixed_ttl_writes
 from gateway.errors import BadRequestError
 from gateway.openai.common import EXPLICIT_TTL, EXPLICIT_TTL_SECONDS, unplaced_checkpoints
@@ -241,28 +242,15 @@ def _truncate(text: str, max_tokens: int) -> tuple[str, str]:
 
 
 def _usage(plan: _Plan, output_tokens: int, explicit: bool = False) -> Usage:
+    """The call's usage, its raw form as the simulated provider reports it: Anthropic's,
+    or OpenAI's inclusive one in explicit mode (which has no 1h writes)."""
     write_5m, write_1h = plan.written["5m"], plan.written["1h"]
     total = plan.prefix[-1] if plan.prefix else 0
-    input_tokens = total - plan.read - write_5m - write_1h
-    if explicit:  # OpenAI's inclusive usage
-        details = {"cached_tokens": plan.read, "cache_write_tokens": write_5m}
-        raw = {
-            "prompt_tokens": total,
-            "completion_tokens": output_tokens,
-            "prompt_tokens_details": details,
-        }
-        return Usage(input_tokens, output_tokens, plan.read, write_5m, 0, raw)
-    raw = {
-        "input_tokens": input_tokens,
-        "cache_creation_input_tokens": write_5m + write_1h,
-        "cache_read_input_tokens": plan.read,
-        "cache_creation": {
-            "ephemeral_5m_input_tokens": write_5m,
-            "ephemeral_1h_input_tokens": write_1h,
-        },
-        "output_tokens": output_tokens,
-    }
-    return Usage(input_tokens, output_tokens, plan.read, write_5m, write_1h, raw)
+    usage = Usage(
+        total - plan.read - write_5m - write_1h, output_tokens, plan.read, write_5m, write_1h
+    )
+    raw = chat_completions_usage(usage) if explicit else anthropic_usage(usage)
+    return replace(usage, raw=raw)
 
 
 def _chunks(text: str) -> list[str]:

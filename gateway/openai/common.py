@@ -83,6 +83,17 @@ def takes_breakpoint(message: Message, part: Part | None, api: str) -> bool:
     return marker is not None and _unplaceable(message, part, BREAKPOINT_PARTS[api]) is None
 
 
+def has_breakpoint(items: list[dict[str, Any]]) -> bool:
+    """Whether a content part of the wire ``items`` (messages or input items) carries an
+    explicit breakpoint: explicit mode with none would cache nothing at all."""
+    return any(
+        "prompt_cache_breakpoint" in part
+        for item in items
+        if isinstance(item.get("content"), list)
+        for part in item["content"]
+    )
+
+
 def inclusive_usage(usage: Any, *, prompt: str, details: str, output: str) -> Usage:
     """Normalized usage from OpenAI's inclusive counts: uncached input is the ``prompt``
     total minus cached and written tokens (never counted twice)."""

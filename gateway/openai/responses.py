@@ -22,6 +22,7 @@ from gateway.openai.common import (
     as_object,
     count,
     explicit_breakpoints,
+    has_breakpoint,
     inclusive_usage,
     malformed,
     takes_breakpoint,
@@ -66,7 +67,7 @@ def to_responses(request: ChatRequest) -> dict[str, Any]:
     if request.params.get("tool_choice") is not None:
         payload["tool_choice"] = _tool_choice(request.params["tool_choice"])
     # Explicit mode with no breakpoint caches nothing: then the model stays implicit.
-    if explicit and any("prompt_cache_breakpoint" in part for part in _parts(payload["input"])):
+    if explicit and has_breakpoint(payload["input"]):
         payload["prompt_cache_options"] = dict(EXPLICIT_MODE)
     if request.cache_key is not None:
         payload["prompt_cache_key"] = request.cache_key
@@ -86,10 +87,6 @@ def _tool_choice(choice: Any) -> Any:
     if isinstance(choice, Mapping) and isinstance(choice.get("function"), Mapping):
         return {"type": "function", "name": choice["function"].get("name")}
     return plain(choice)
-
-
-def _parts(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [p for item in items if isinstance(item.get("content"), list) for p in item["content"]]
 
 
 def _items(message: Message, explicit: bool) -> list[dict[str, Any]]:

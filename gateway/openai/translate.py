@@ -24,6 +24,7 @@ from gateway.openai.common import (
     PROVIDER,
     as_object,
     explicit_breakpoints,
+    has_breakpoint,
     inclusive_usage,
     malformed,
     takes_breakpoint,
@@ -57,11 +58,11 @@ def to_openai(request: ChatRequest) -> dict[str, Any]:
     explicit = explicit_breakpoints(request.model)
     payload: dict[str, Any] = {"model": request.model_id}
     if request.tools:
-        payload["tools"] = [tool_definition(tool) for tool in request.tools]
+        payload["tools"] = [_tool(tool) for tool in request.tools]
     payload["messages"] = [_message(message, explicit) for message in request.messages]
     payload.update(_options(request.params))
     # Explicit mode with no breakpoint caches nothing: then the model stays implicit.
-    if explicit and any("prompt_cache_breakpoint" in p for p in _parts(payload["messages"])):
+    if explicit and has_breakpoint(payload["messages"]):
         payload["prompt_cache_options"] = dict(EXPLICIT_MODE)
     if request.cache_key is not None:
         payload["prompt_cache_key"] = request.cache_key
@@ -83,12 +84,7 @@ def with_diagnostics(payload: Mapping[str, Any], previous_response_id: str) -> d
 __all__ = ["PROVIDER", "from_openai", "to_openai", "unplaced_checkpoints", "with_diagnostics"]
 
 
-def _parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [p for m in messages if isinstance(m.get("content"), list) for p in m["content"]]
-
-
-def tool_definition(tool: Tool) -> dict[str, Any]:
-    """A Chat Completions ``function`` tool (the Responses API flattens it)."""
+def _tool(tool: Tool) -> dict[str, Any]:
     function: dict[str, Any] = {"name": tool.name}
     if tool.description:
         function["description"] = tool.description
