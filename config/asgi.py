@@ -14,7 +14,8 @@ if settings.CACHET["SERVE_STATIC"]:
     # Admin and API-docs assets come from the app itself (no CDN).
     application = ASGIStaticFilesHandler(application)
 
-from templates_app.sending.lifespan import Lifespan  # noqa: E402 - needs the app registry ready
+from templates_app.api.direct import DirectRouter  # noqa: E402 - needs the app registry ready
+from templates_app.sending.lifespan import Lifespan  # noqa: E402
 
 
 # Under ASGI a request's sync work runs on a thread made for that request, so when a
@@ -30,5 +31,6 @@ def keep_request_threads_lazy() -> None:
 
 keep_request_threads_lazy()
 
-# Drains the invocation queue when the server stops.
-application = Lifespan(application)
+# The send routes skip Django's request handling (templates_app/api/direct.py); the
+# lifespan drains the invocation queue when the server stops.
+application = Lifespan(DirectRouter(application))

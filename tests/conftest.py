@@ -6,7 +6,9 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
+import tests.asgi
 from templates_app.models import ApiKey
+from tests.asgi import RoutedClient
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -23,7 +25,7 @@ def api_key(db) -> str:
 
 @pytest.fixture
 def api(api_key: str) -> APIClient:
-    client = APIClient()
+    client = RoutedClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {api_key}")
     return client
 
@@ -48,3 +50,10 @@ def operator_catalog(tmp_path):
 
     yield apply
     use_catalog(before)
+
+
+@pytest.fixture(params=["django", "direct"])
+def both_routes(request, monkeypatch) -> str:
+    """Runs the test with the send routes served by Django, then by the direct router."""
+    monkeypatch.setattr(tests.asgi, "ROUTE", request.param)
+    return request.param

@@ -148,7 +148,12 @@ class AsyncApiView(RequireBodyMixin, adrf.views.APIView):
         """adrf's dispatch, with authentication, permissions and throttles (which read the
         database) on the long-lived database threads instead of a thread per request."""
         self.args, self.kwargs = args, kwargs
-        request = self.initialize_request(request, *args, **kwargs)
+        return await self.respond(self.initialize_request(request, *args, **kwargs))
+
+    async def respond(self, request: Any) -> Any:
+        """Everything after the request is built: also the path of ``api/direct.py``, which
+        hands in a ``DirectRequest`` (``self.args`` and ``self.kwargs`` already set)."""
+        args, kwargs = self.args, self.kwargs
         self.request = request
         self.headers = self.default_response_headers
         try:

@@ -25,7 +25,7 @@ from templates_app.models import ApiKey, Template, hash_key
 from templates_app.sending import clients
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 API = "/api/v1"
 VARIABLES = {"document": DOCUMENT, "question": "What is the uptime?"}

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from templates_app.models import Template
+from tests.asgi import RoutedClient
 from tests.factories import make_body, make_version
 
 API = "/api/v1"
@@ -32,6 +33,7 @@ WRITE_ENDPOINTS = [
     ("label-move", "put", f"{API}/templates/{SLUG}/labels/production"),
     ("render", "post", f"{API}/templates/{SLUG}/render"),
     ("lint", "post", f"{API}/templates/{SLUG}/lint"),
+    ("send", "post", f"{API}/templates/{SLUG}/send"),
 ]
 ENDPOINT = {name: (method, path) for name, method, path in WRITE_ENDPOINTS}
 
@@ -75,8 +77,8 @@ RAW_BODIES: list[tuple[str, bytes]] = [
 
 
 @pytest.fixture
-def client(api_key: str) -> Client:
-    return Client(HTTP_AUTHORIZATION=f"Bearer {api_key}")
+def client(api_key: str, both_routes: str) -> Client:
+    return RoutedClient(HTTP_AUTHORIZATION=f"Bearer {api_key}")
 
 
 @pytest.fixture

@@ -10,6 +10,8 @@ from templates_app.sending.writer import InvocationWriter, writer_stop
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 
+pytestmark = pytest.mark.usefixtures("both_routes")
+
 SEND = "/api/v1/templates/doc-qa/send"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 

@@ -15,7 +15,7 @@ from templates_app.sending import clients
 from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_template, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 ALIAS = "pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"

@@ -19,7 +19,7 @@ from tests.fakes import openai_responses as fake_responses
 from tests.fakes.caching import tokens_of
 from tests.fakes.server import FakeServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 EXAMPLES = {

@@ -15,7 +15,7 @@ from tests.factories import DOCUMENT, make_template, make_version
 from tests.fakes import anthropic as fake
 from tests.fakes.server import FakeServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 

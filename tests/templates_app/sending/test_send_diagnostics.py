@@ -19,7 +19,7 @@ from tests.fakes import anthropic as fake
 from tests.fakes import openai_responses as responses
 from tests.fakes.server import FakeServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 MODEL = "anthropic/claude-sonnet-4-5"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}

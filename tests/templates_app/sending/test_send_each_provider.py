@@ -24,7 +24,7 @@ from tests.fakes import bedrock as fake_bedrock
 from tests.fakes import openai as fake_openai
 from tests.fakes.server import FakeServer, Reply
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 SECRET = "secret-CANARY-0123456789abcdef"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}

@@ -15,7 +15,7 @@ from tests.fakes import openai as fake
 from tests.fakes import openai_responses as responses
 from tests.fakes.server import FakeServer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 MODEL = "openai/gpt-5.6-terra"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}

@@ -26,7 +26,7 @@ from tests.factories import DOCUMENT, make_template, make_version
 from tests.fakes import anthropic as fake
 from tests.fakes.server import FakeServer, Reply
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
 
 SECRET = "sk-ant-test-CANARY-0123456789"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}

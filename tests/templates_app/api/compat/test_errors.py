@@ -13,7 +13,7 @@ from tests.asgi import call_asgi
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 from tests.fakes import anthropic as fake
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("both_routes")]
 
 PROMPT = {"id": "doc-qa", "variables": {"document": DOCUMENT, "question": "Uptime?"}}
 
