@@ -7,7 +7,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_float, env_int, env_list, env_str
+from gateway.aio import DEFAULT_TRANSPORT, TRANSPORTS
+
+from .env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -190,8 +192,10 @@ GATEWAY = {
     # Connections per provider and process: at most this many calls in flight upstream.
     "MAX_CONNECTIONS": env_int("CACHET_PROVIDER_MAX_CONNECTIONS", 4096, minimum=1),
     "MAX_KEEPALIVE": env_int("CACHET_PROVIDER_MAX_KEEPALIVE", 256, minimum=0),
-    # httpx pools per provider and process, taken in turn (gateway/http.py).
+    # httpx pools per provider and process, taken in turn (gateway/http.py), on the httpx
+    # transport; the aiohttp one (gateway/aio.py, the default) needs one.
     "POOLS": env_int("CACHET_PROVIDER_POOLS", 4, minimum=1),
+    "HTTP_TRANSPORT": env_choice("CACHET_HTTP_TRANSPORT", TRANSPORTS, DEFAULT_TRANSPORT),
     # An operator's model catalog file (TOML or JSON) applied over the built-in one.
     "CATALOG_FILE": env_str("CACHET_CATALOG_FILE"),
 }

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
+from gateway.aio import DEFAULT_TRANSPORT, aio_client
 from gateway.errors import (
     GatewayError,
     ProviderConnectionError,
@@ -39,13 +40,23 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=4096, max_keepalive_connections=25
 DEFAULT_POOLS = 4
 
 
-def pooled_clients(pools: int, limits: httpx.Limits, **options: Any) -> list[httpx.AsyncClient]:
-    """``pools`` httpx clients that share ``limits`` between them, each with ``options``."""
+def pooled_clients(
+    pools: int, limits: httpx.Limits, transport: str | None = None, **options: Any
+) -> list[httpx.AsyncClient]:
+    """``pools`` httpx clients that share ``limits`` between them, each with ``options``; on
+    aiohttp (``gateway/aio.py``) one client, whose pool has no per-request cost to spread."""
+    if (transport or DEFAULT_TRANSPORT) == "aiohttp":
+        return [aio_client(limits, **options)]
     per_pool = httpx.Limits(
         max_connections=max(1, (limits.max_connections or DEFAULT_LIMITS.max_connections) // pools),
         max_keepalive_connections=max(1, (limits.max_keepalive_connections or 0) // pools),
     )
     return [httpx.AsyncClient(limits=per_pool, **options) for _ in range(pools)]
+
+
+def transport_of(config: Mapping[str, Any]) -> str:
+    """The ``GATEWAY`` setting ``HTTP_TRANSPORT``: ``aiohttp`` (the default) or ``httpx``."""
+    return str(config.get("HTTP_TRANSPORT") or DEFAULT_TRANSPORT)
 
 
 def pool_limits(config: Mapping[str, Any]) -> httpx.Limits:

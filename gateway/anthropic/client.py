@@ -42,6 +42,7 @@ from gateway.http import (
     pool_limits,
     pooled_clients,
     redact,
+    transport_of,
 )
 from gateway.retry import MAX_ATTEMPTS, parse_retry_after
 from gateway.types import (
@@ -121,6 +122,7 @@ class AnthropicClient:
         max_attempts: int = MAX_ATTEMPTS,
         limits: httpx.Limits = DEFAULT_LIMITS,
         pools: int = DEFAULT_POOLS,
+        transport: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._api_key = api_key
@@ -129,7 +131,9 @@ class AnthropicClient:
         headers["content-type"] = "application/json"
         timeouts = httpx.Timeout(timeout, connect=connect_timeout)
         self._http = ProviderHTTP(
-            pooled_clients(pools, limits, base_url=base_url, headers=headers, timeout=timeouts),
+            pooled_clients(
+                pools, limits, transport, base_url=base_url, headers=headers, timeout=timeouts
+            ),
             _DIALECT,
             redact=self._redact,
             unreachable=self._unreachable,
@@ -156,6 +160,7 @@ class AnthropicClient:
             max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
             limits=pool_limits(config),
             pools=int(config.get("POOLS") or DEFAULT_POOLS),
+            transport=transport_of(config),
         )
 
     async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result:

@@ -36,6 +36,7 @@ from gateway.http import (
     pool_limits,
     pooled_clients,
     redact,
+    transport_of,
 )
 from gateway.openai.common import PROVIDER, as_object, malformed, typed_field
 from gateway.openai.responses import from_responses
@@ -201,6 +202,7 @@ class OpenAIClient:
         max_attempts: int = MAX_ATTEMPTS,
         limits: httpx.Limits = DEFAULT_LIMITS,
         pools: int = DEFAULT_POOLS,
+        transport: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._urls = {
@@ -212,7 +214,9 @@ class OpenAIClient:
         if api_key:
             self._headers["authorization"] = f"Bearer {api_key}"
         self._http = ProviderHTTP(
-            pooled_clients(pools, limits, timeout=httpx.Timeout(timeout, connect=connect_timeout)),
+            pooled_clients(
+                pools, limits, transport, timeout=httpx.Timeout(timeout, connect=connect_timeout)
+            ),
             _DIALECT,
             redact=self._redact,
             unreachable=self._unreachable,
@@ -248,6 +252,7 @@ class OpenAIClient:
             max_attempts=int(config.get("MAX_ATTEMPTS") or MAX_ATTEMPTS),
             limits=pool_limits(config),
             pools=int(config.get("POOLS") or DEFAULT_POOLS),
+            transport=transport_of(config),
         )
 
     async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result:

@@ -1,0 +1,23 @@
+"""The HTTP provider clients' tests run on both transports: aiohttp (the default) and httpx."""
+
+from __future__ import annotations
+
+import pytest
+
+import gateway.http
+from gateway.aio import TRANSPORTS
+
+CLIENT_TESTS = ("test_client.py", "test_responses.py", "test_http.py")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if metafunc.definition.path.name in CLIENT_TESTS and "transport" in metafunc.fixturenames:
+        metafunc.parametrize("transport", TRANSPORTS, indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def transport(request, monkeypatch) -> str:
+    """Every client built in the test carries its bytes over this transport."""
+    value = getattr(request, "param", TRANSPORTS[0])
+    monkeypatch.setattr(gateway.http, "DEFAULT_TRANSPORT", value)
+    return value
