@@ -8,6 +8,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from gateway.types import Part, ToolCall
 
 DEFAULT_MAX_TOKENS = 1024
@@ -22,13 +24,53 @@ def compact_json(value: Any) -> str:
     simulator's cache keys and every wire body are this text. Keys are never sorted:
     tool schemas keep their authored order, so the prefix bytes a provider hashes are
     the bytes the author wrote. Raises ``ValueError`` for NaN or infinity.
+
+    The text is the standard library's ``json.dumps`` (compact, ``ensure_ascii=False``);
+    orjson writes it, fifty times faster, when it writes the very same bytes.
     """
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    if _orjson_writes_alike(value):
+        try:
+            return orjson.dumps(value).decode()
+        except TypeError:  # a lone surrogate, an integer past 64 bits, nesting past 255
+            pass
+    return _stdlib_json(value)
 
 
 def dumps(payload: Any) -> bytes:
     """``payload`` as sent on the wire: ``compact_json`` in UTF-8."""
-    return compact_json(payload).encode()
+    if _orjson_writes_alike(payload):
+        try:
+            return orjson.dumps(payload)
+        except TypeError:
+            pass
+    return _stdlib_json(payload).encode()
+
+
+def _stdlib_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _orjson_writes_alike(value: Any) -> bool:
+    """Whether orjson's text of ``value`` is ``json.dumps``'s, as far as types tell: only
+    JSON's own types (orjson also writes dataclasses, dates, ... where json raises), and
+    each float as ``repr`` writes it (orjson writes ``1e-05`` as ``0.00001``, NaN as
+    ``null``). orjson raises for what else differs, and then the standard library writes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is int or kind is bool or item is None:
+            continue
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is float:
+            if orjson.dumps(item) != float.__repr__(item).encode():
+                return False
+        else:
+            return False  # a subclass, or a type JSON does not have
+    return True
 
 
 def plain(value: Any) -> Any:
