@@ -23,13 +23,19 @@ _clients: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
+def cache_blocks(alias: str = "default") -> bool:
+    """Whether the Django cache ``alias`` is a network call (Redis), which the event loop
+    must not wait on, rather than this process's memory."""
+    return not isinstance(caches[alias], LocMemCache)
+
+
 class DjangoCacheStore:
     """The simulator's ``CacheStore`` over a Django cache (local memory, or Redis)."""
 
     def __init__(self, alias: str = "default") -> None:
         self.alias = alias
         # Anything but process memory is a network call: the simulator makes it in a thread.
-        self.blocking = not isinstance(caches[alias], LocMemCache)
+        self.blocking = cache_blocks(alias)
 
     def get(self, key: str) -> Any | None:
         return caches[self.alias].get(key)

@@ -20,6 +20,7 @@ from gateway.registry import with_diagnostics
 from gateway.types import Result
 
 from ..services import Rendered
+from .clients import cache_blocks
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ async def diagnosed_wire(rendered: Rendered) -> dict[str, Any]:
     """The wire body of ``rendered``, asking for diagnostics when an earlier answer is known."""
     key = chain_key(rendered)
     try:
-        previous = await cache.aget(key) if key is not None else None
+        previous = None if key is None else await _get(key)
     except Exception:  # diagnostics are a bonus: a cache outage must not fail the send
         logger.warning("cache diagnostics: could not read %s", key, exc_info=True)
         previous = None
@@ -58,6 +59,18 @@ async def remember(rendered: Rendered, result: Result) -> None:
     if key is None or not result.response_id:
         return
     try:
-        await cache.aset(key, result.response_id, REMEMBER_SECONDS)
+        await _set(key, result.response_id)
     except Exception:  # as above: the answer is already there, only the next hint is lost
         logger.warning("cache diagnostics: could not store %s", key, exc_info=True)
+
+
+# In process memory the cache answers at once: a thread hop would cost more than the call.
+async def _get(key: str) -> Any:
+    return await cache.aget(key) if cache_blocks() else cache.get(key)
+
+
+async def _set(key: str, value: str) -> None:
+    if cache_blocks():
+        await cache.aset(key, value, REMEMBER_SECONDS)
+    else:
+        cache.set(key, value, REMEMBER_SECONDS)

@@ -73,7 +73,12 @@ def test_the_simulator_store_is_blocking_unless_it_is_process_memory(settings):
 def test_a_burst_of_first_sends_builds_the_client_once(settings, monkeypatch):
     # Each build opens its httpx pools (a TLS context each): a hundred sends arriving at
     # a fresh worker must not build a hundred clients to keep one.
-    settings.GATEWAY = {**settings.GATEWAY, "ANTHROPIC_API_KEY": "not-a-secret", "POOLS": 4}
+    settings.GATEWAY = {
+        **settings.GATEWAY,
+        "ANTHROPIC_API_KEY": "not-a-secret",
+        "POOLS": 4,
+        "HTTP_TRANSPORT": "httpx",  # four pools to count (on aiohttp there is one)
+    }
     clients.forget_clients()
     built = []
     original = httpx.AsyncClient.__init__
