@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import secrets
@@ -84,6 +85,7 @@ DEFAULT_CACHE = Path(
 )
 MODEL = "claude-sonnet-4-5"
 NAMES = ("direct", "Cachet", "Portkey", "LiteLLM")
+CACHET_SHAPES = ("Cachet", "Cachet (document as variable)")
 
 
 # -- installing the peers ---------------------------------------------------------------
@@ -208,6 +210,69 @@ def chat_body() -> bytes:
             ],
         }
     ).encode()
+
+
+def variable_template_body() -> dict[str, Any]:
+    """``template_body`` with the document passed as a variable, as a client sends it."""
+    body = template_body()
+    body["variables"]["document"] = {"type": "string", "required": True}
+    body["messages"][0]["content"][1]["text"] = "{{ document }}"
+    return body
+
+
+def sdk_template_body() -> dict[str, Any]:
+    """``template_body`` without its user turn: an SDK call's ``messages`` bring it."""
+    body = template_body()
+    body["variables"] = {}
+    body["messages"] = body["messages"][:1]
+    return body
+
+
+def prepare_shapes(cachet: Cachet, key: str) -> None:
+    """Templates ``bench-var`` (the document comes from the client, ~40 KB a request) and
+    ``bench-sdk`` (the question comes as the SDK call's messages)."""
+    shapes = {"bench-var": variable_template_body(), "bench-sdk": sdk_template_body()}
+    with cachet.serve():
+        headers = {"Authorization": f"Bearer {key}"}
+        with httpx.Client(base_url=cachet.url + "/api/v1", headers=headers, timeout=30) as api:
+            for slug, body in shapes.items():
+                api.post("/templates", json={"slug": slug, "name": slug}).raise_for_status()
+                api.post(
+                    f"/templates/{slug}/versions", json={"body": body, "message": "bench"}
+                ).raise_for_status()
+
+
+def cachet_targets(cachet: Cachet, key: str) -> list[Target]:
+    """Cachet's three shapes of the same logical request: its own send with the document
+    stored in the template, the same with the document sent as a variable, and the OpenAI
+    SDK's chat/completions naming the stored template."""
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    document = template_body()["messages"][0]["content"][1]["text"]
+    sdk = {
+        "model": "default",
+        "messages": [{"role": "user", "content": QUESTION["question"]}],
+        "prompt": {"id": "bench-sdk"},
+    }
+    return [
+        Target(
+            "Cachet",
+            url=f"{cachet.url}/api/v1/templates/bench/send",
+            headers=headers,
+            body=json.dumps({"variables": QUESTION}).encode(),
+        ),
+        Target(
+            "Cachet (document as variable)",
+            url=f"{cachet.url}/api/v1/templates/bench-var/send",
+            headers=headers,
+            body=json.dumps({"variables": {**QUESTION, "document": document}}).encode(),
+        ),
+        Target(
+            "Cachet (OpenAI SDK endpoint)",
+            url=f"{cachet.url}/openai/v1/chat/completions",
+            headers=headers,
+            body=json.dumps(sdk).encode(),
+        ),
+    ]
 
 
 def litellm_config(stub_port: int, master_key: str) -> str:
@@ -508,12 +573,13 @@ def table(targets: list[Target]) -> list[str]:
 def ratios(targets: list[Target]) -> str:
     """One line: each of Cachet's figures divided by each peer's."""
     by_name = {t.name: t for t in targets}
-    cachet, direct = by_name.get("Cachet"), by_name["direct"]
+    direct = by_name["direct"]
     parts = []
-    for peer in ("Portkey", "LiteLLM"):
+    for cachet_name, peer in itertools.product(CACHET_SHAPES, ("Portkey", "LiteLLM")):
+        cachet = by_name.get(cachet_name)
         other = by_name.get(peer)
         if cachet is None or other is None or cachet.error or other.error:
-            parts.append(f"Cachet ÷ {peer}: – (no figures for both)")
+            parts.append(f"{cachet_name} ÷ {peer}: – (no figures for both)")
             continue
         figures = [
             ("added p50 c=1", added(cachet, direct, 1, 50), added(other, direct, 1, 50)),
@@ -522,9 +588,10 @@ def ratios(targets: list[Target]) -> str:
             ("RSS at load", cachet.rss_load, other.rss_load),
         ]
         parts.append(
-            f"Cachet ÷ {peer}: " + ", ".join(f"{name} {ratio(a, b)}" for name, a, b in figures)
+            f"{cachet_name} ÷ {peer}: "
+            + ", ".join(f"{name} {ratio(a, b)}" for name, a, b in figures)
         )
-    return "ratios: " + "; ".join(parts)
+    return "ratios:\n" + "\n".join(f"- {part}" for part in parts)
 
 
 # -- the run ----------------------------------------------------------------------------
@@ -556,22 +623,10 @@ def measure(args: argparse.Namespace, cache: Path) -> list[Target]:
             f"wire body (direct): {len(wire):,} bytes; peers' body: {len(chat_body()):,} bytes",
             flush=True,
         )
+        prepare_shapes(cachet, key)
+        cachet_shapes = cachet_targets(cachet, key)
         starters: list[tuple[str, Callable[[], tuple[Any, Target]]]] = [
-            (
-                "Cachet",
-                lambda: (
-                    cachet.serve(),
-                    Target(
-                        "Cachet",
-                        url=f"{cachet.url}/api/v1/templates/bench/send",
-                        headers={
-                            "Authorization": f"Bearer {key}",
-                            "content-type": "application/json",
-                        },
-                        body=json.dumps({"variables": QUESTION}).encode(),
-                    ),
-                ),
-            ),
+            ("Cachet", lambda: (cachet.serve(), cachet_shapes[0])),
             ("Portkey", lambda: start_portkey(cache, stub_port)),
             ("LiteLLM", lambda: start_litellm(cache, stub_port, Path(tmp) / "litellm.json")),
         ]
@@ -585,6 +640,10 @@ def measure(args: argparse.Namespace, cache: Path) -> list[Target]:
                 target.error = f"did not start: {error}"
                 print(f"  {name} {target.error}", flush=True)
             targets.append(target)
+            if name == "Cachet":  # its other shapes, served by the same process
+                for shape in cachet_shapes[1:]:
+                    shape.pid, shape.error = target.pid, target.error
+                    targets.append(shape)
 
         live = [t for t in targets if not t.error]
         for t in live:
