@@ -287,6 +287,8 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    _template_names: frozenset[str] | None = None
+
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at"]
@@ -326,9 +328,11 @@ class ApiKey(models.Model):
             )
             return {slug for (slug,) in cursor.fetchall()}
 
-    def template_names(self) -> set[str]:
+    def template_names(self) -> frozenset[str]:
         """The slugs and aliases of the templates this key is limited to; empty: every
-        template (plain SQL, like ``template_slugs``)."""
+        template (plain SQL, like ``template_slugs``; from memory after ``with_names``)."""
+        if self._template_names is not None:
+            return self._template_names
         links = ApiKey.templates.through._meta
         with connection.cursor() as cursor:
             cursor.execute(
@@ -339,7 +343,13 @@ class ApiKey(models.Model):
                 "WHERE m.apikey_id = %s",
                 [self.pk, self.pk],
             )
-            return {name for (name,) in cursor.fetchall()}
+            return frozenset(name for (name,) in cursor.fetchall())
+
+    def with_names(self) -> ApiKey:
+        """This key, its template names read now and answered from memory from then on
+        (for a key kept by the send path's cache, which a change of them replaces)."""
+        self._template_names = self.template_names()
+        return self
 
     def issue(self) -> str:
         """Give this key a new secret; return the raw key, which is never stored."""
