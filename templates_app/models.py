@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import secrets
-from collections.abc import Iterable
-from typing import Any
+import threading
+import time
+from collections.abc import Callable, Hashable, Iterable
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connection, models, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
 from django.utils import timezone
 
 from .engine.labels import LABEL_MAX_LENGTH, LABEL_PATTERN, LABEL_RULE
@@ -282,6 +287,8 @@ class ApiKey(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    _template_names: frozenset[str] | None = None
+
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at"]
@@ -321,9 +328,11 @@ class ApiKey(models.Model):
             )
             return {slug for (slug,) in cursor.fetchall()}
 
-    def template_names(self) -> set[str]:
+    def template_names(self) -> frozenset[str]:
         """The slugs and aliases of the templates this key is limited to; empty: every
-        template (plain SQL, like ``template_slugs``)."""
+        template (plain SQL, like ``template_slugs``; from memory after ``with_names``)."""
+        if self._template_names is not None:
+            return self._template_names
         links = ApiKey.templates.through._meta
         with connection.cursor() as cursor:
             cursor.execute(
@@ -334,7 +343,13 @@ class ApiKey(models.Model):
                 "WHERE m.apikey_id = %s",
                 [self.pk, self.pk],
             )
-            return {name for (name,) in cursor.fetchall()}
+            return frozenset(name for (name,) in cursor.fetchall())
+
+    def with_names(self) -> ApiKey:
+        """This key, its template names read now and answered from memory from then on
+        (for a key kept by the send path's cache, which a change of them replaces)."""
+        self._template_names = self.template_names()
+        return self
 
     def issue(self) -> str:
         """Give this key a new secret; return the raw key, which is never stored."""
@@ -454,3 +469,153 @@ class Invocation(models.Model):
         values = (self.cost_usd, self.cost_without_cache_usd, self.saved_usd)
         usd, without, saved = (None if value is None else float(value) for value in values)
         return {"usd": usd, "usd_without_cache": without, "saved_usd": saved}
+
+
+# What the send path keeps in each process (API keys, send targets) and how every process
+# learns that it changed: docs/architecture.md, "Processes and shared state".
+EPOCH_CHECK_SECONDS = 0.5  # how often a process asks the shared epoch, at most
+CACHE_MAX_AGE_SECONDS = 60.0  # a backstop: no entry outlives this, whatever the epoch says
+CACHE_BOUND_SECONDS = 1.0  # the documented bound on a change reaching every process
+_EPOCH_ROW = 1
+T = TypeVar("T")
+
+
+class CacheEpoch(models.Model):
+    """One row whose value every write of a cached fact bumps, once it is committed."""
+
+    value = models.BigIntegerField(default=0)
+
+    @classmethod
+    def read(cls) -> int:
+        """The shared epoch (0 before the first bump)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT value FROM {qn(cls._meta.db_table)} WHERE id = %s",  # noqa: S608
+                [_EPOCH_ROW],
+            )
+            row = cursor.fetchone()
+        return 0 if row is None else int(row[0])
+
+    @classmethod
+    def bump(cls) -> None:
+        """Add one to the shared epoch, making its row when there is none yet."""
+        table = qn(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (id, value) VALUES (%s, 1) "  # noqa: S608
+                f"ON CONFLICT (id) DO UPDATE SET value = {table}.value + 1",
+                [_EPOCH_ROW],
+            )
+
+
+class _ProcessEpoch:
+    """This process's generation: a new one whenever the shared epoch is seen to change,
+    a write is made here, or ``CACHE_MAX_AGE_SECONDS`` pass."""
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.shared: int | None = None
+        self.checked_at = -math.inf
+        self.started_at = -math.inf
+        self.lock = threading.Lock()
+
+    def current(self) -> int:
+        """The generation, asking the shared epoch first when the last answer is too old."""
+        now = time.monotonic()
+        if now - self.checked_at < EPOCH_CHECK_SECONDS:
+            return self.generation
+        with self.lock:
+            if now - self.checked_at < EPOCH_CHECK_SECONDS:
+                return self.generation  # another thread is asking
+            self.checked_at = now
+        try:
+            shared = CacheEpoch.read()
+        except BaseException:
+            self.checked_at = -math.inf
+            raise
+        with self.lock:
+            if shared != self.shared or now - self.started_at >= CACHE_MAX_AGE_SECONDS:
+                self.shared = shared
+                self._advance(now)
+            return self.generation
+
+    def forget(self) -> None:
+        """Start a new generation now: every entry read before is stale."""
+        with self.lock:
+            self._advance(time.monotonic())
+
+    def _advance(self, now: float) -> None:
+        self.generation += 1
+        self.started_at = now
+
+
+_epoch = _ProcessEpoch()
+
+
+def reads_are_committed() -> bool:
+    """Whether this thread's reads see only committed rows: no transaction is open, but
+    those a test case wraps itself in (which stand for the committed state in tests)."""
+    return all(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+class ProcessCache:
+    """Entries kept by this process, each valid while the generation it was read under is.
+
+    ``fetch`` takes the generation *before* it reads, so a row read just before a write
+    commits is stamped with a generation that the write's bump ends.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._entries: dict[Hashable, tuple[int, Any]] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
+
+    def fetch(self, key: Hashable, read: Callable[[], T]) -> T:
+        """The entry for ``key``, read (and kept) when there is no current one."""
+        generation = _epoch.current()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == generation:
+            return entry[1]
+        value = read()
+        if reads_are_committed():
+            self._keep(key, value, generation)
+        return value
+
+    def _keep(self, key: Hashable, value: Any, generation: int) -> None:
+        with self._lock:
+            if generation != _epoch.generation:
+                return  # the world changed while it was read
+            if self._generation != generation or len(self._entries) >= self.limit:
+                self._entries.clear()
+                self._generation = generation
+            self._entries[key] = (generation, value)
+
+
+def caches_forget() -> None:
+    """Forget what this process has cached (its next reads go to the database)."""
+    _epoch.forget()
+
+
+def caches_invalidate() -> None:
+    """A cached fact changed: this process forgets now, and once the transaction commits
+    the shared epoch is bumped, so every process forgets within ``CACHE_BOUND_SECONDS``."""
+    _epoch.forget()
+    transaction.on_commit(_epoch_bump)
+
+
+def _epoch_bump() -> None:
+    CacheEpoch.bump()
+    _epoch.forget()  # reads made here while the transaction was open are stale too
+
+
+@receiver([post_save, post_delete], sender=Template)
+@receiver([post_save, post_delete], sender=TemplateAlias)
+@receiver([post_save, post_delete], sender=Label)
+@receiver(post_save, sender=Version)
+@receiver([post_save, post_delete], sender=ApiKey)
+@receiver(m2m_changed, sender=ApiKey.templates.through)
+def _cached_fact_changed(sender: type[models.Model], **kwargs: Any) -> None:
+    """Saves and deletes of what the send path caches; ``QuerySet.update()`` and
+    ``bulk_create`` send no signal, so their callers call ``caches_invalidate`` themselves."""
+    caches_invalidate()

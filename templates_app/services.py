@@ -10,7 +10,7 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from gateway.catalog import Prices, get_profile
@@ -34,6 +34,7 @@ from .engine.rendering import (
     render,
 )
 from .models import (
+    ApiKey,
     Invocation,
     Label,
     LabelMove,
@@ -42,6 +43,7 @@ from .models import (
     Version,
     alias_conflicts,
     alias_list_problem,
+    caches_invalidate,
     slug_alias_problem,
 )
 from .selectors import template_cache_entries, version_compiled, version_get, version_resolve
@@ -125,8 +127,17 @@ def template_aliases_set(*, template: Template, aliases: list[str]) -> list[str]
         alias = next((a for a in aliases if a in taken), aliases[0])
         message = taken.get(alias, f"alias '{alias}' is already used by another template")
         raise CachetError(message, details={"alias": alias}) from None
+    caches_invalidate()  # bulk_create sends no post_save
     template.save(update_fields=["updated_at"])
     return sorted(kept)
+
+
+def api_key_revoke(*, keys: QuerySet[ApiKey]) -> int:
+    """Revoke the keys of ``keys`` not revoked yet; return how many. Every process refuses
+    them within ``CACHE_BOUND_SECONDS`` (``update()`` sends no signal: the bump is here)."""
+    count = keys.filter(revoked_at=None).update(revoked_at=timezone.now())
+    caches_invalidate()
+    return count
 
 
 def render_limits() -> Limits:

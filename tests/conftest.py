@@ -7,7 +7,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 import tests.asgi
-from templates_app.models import ApiKey
+from templates_app.models import ApiKey, caches_forget
 from tests.asgi import RoutedClient
 
 
@@ -15,6 +15,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     # Tests marked postgres run only when DATABASE_URL points at PostgreSQL.
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL (set DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def fresh_process_caches() -> None:
+    """Each test starts with nothing cached in this process (keys, send targets): a test's
+    rows are rolled back without a signal, and their ids come back in the next test."""
+    caches_forget()
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from gateway.types import effective_ttl
 
+from .. import services
 from ..models import ApiKey, Invocation, LabelMove, Template, TemplateAlias, Version, alias_is_slug
 from . import catalog, editor, pages
 
@@ -217,7 +217,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
-        count = queryset.filter(revoked_at=None).update(revoked_at=timezone.now())
+        count = services.api_key_revoke(keys=queryset)
         self.message_user(request, f"Revoked {count} key(s).")
 
 

@@ -8,10 +8,13 @@ users are limited by neither.
 
 from __future__ import annotations
 
+import copy
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from django.db.models import Q
 from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.exceptions import AuthenticationFailed
@@ -19,7 +22,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from rest_framework.request import Request
 
 from ..engine.errors import NotFoundError, PermissionDeniedError
-from ..models import ApiKey, hash_key
+from ..models import ApiKey, ProcessCache, hash_key
 
 # last_used_at is written at most this often per key, not on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
@@ -38,6 +41,43 @@ class ApiKeyUser:
         return f"key:{self.key.name}"
 
 
+_keys = ProcessCache(limit=4096)
+
+
+def key_authenticate(raw_key: str) -> ApiKey:
+    """The active key ``raw_key`` is; ``AuthenticationFailed`` for an unknown or revoked one.
+
+    Keys are kept per process by hash, with their template names, and a change of any key
+    reaches every process within ``CACHE_BOUND_SECONDS`` (``models.caches_invalidate``): a
+    warm call reads nothing. Unknown keys are never kept. Callers get a copy of their own.
+    """
+    key_hash = hash_key(raw_key)
+    key = _keys.fetch(key_hash, functools.partial(_key_read, key_hash))
+    if not key.is_active:
+        raise AuthenticationFailed("this API key has been revoked")
+    _note_use(key)
+    return copy.copy(key)
+
+
+def _key_read(key_hash: str) -> ApiKey:
+    key = ApiKey.by_hash(key_hash)
+    if key is None:
+        raise AuthenticationFailed("invalid API key")
+    return key.with_names()
+
+
+def _note_use(key: ApiKey) -> None:
+    """Write ``last_used_at`` when it is older than ``LAST_USED_RESOLUTION`` (its cached
+    copy is moved on first, so other threads skip; the update is conditional, so processes
+    that race write it once)."""
+    now = timezone.now()
+    if key.last_used_at is not None and now - key.last_used_at <= LAST_USED_RESOLUTION:
+        return
+    key.last_used_at = now
+    stale = Q(last_used_at=None) | Q(last_used_at__lt=now - LAST_USED_RESOLUTION)
+    ApiKey.objects.filter(stale, pk=key.pk).update(last_used_at=now)
+
+
 class ApiKeyAuthentication(BaseAuthentication):
     """``Authorization: Bearer <api key>``, or ``x-api-key: <api key>`` (the header the
     Anthropic SDK sends); a revoked or unknown key is a 401."""
@@ -46,14 +86,7 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = self._raw_key(request)
         if raw is None:
             return None
-        key = ApiKey.by_hash(hash_key(raw))
-        if key is None:
-            raise AuthenticationFailed("invalid API key")
-        if not key.is_active:
-            raise AuthenticationFailed("this API key has been revoked")
-        now = timezone.now()
-        if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-            ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+        key = key_authenticate(raw)
         return ApiKeyUser(key), key
 
     def _raw_key(self, request: Request) -> str | None:

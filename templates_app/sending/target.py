@@ -4,9 +4,11 @@
 latest version), and compiling them costs more than running them. A send asks once:
 one statement finds the template by its slug or an alias and returns its id, its slug and
 every candidate version id, and versions, being immutable, come from a per-process cache,
-loaded without their body (the compiled body is cached per content hash). Labels are read
-on every send, so a label move takes effect at once. The rule that picks among the
-candidates is ``engine.labels.resolve_version``, which ``version_resolve`` applies too:
+loaded without their body (the compiled body is cached per content hash). The statement's
+rows are kept per process too: a label move, a new version or an alias change takes effect
+at once in the process that made it and within ``CACHE_BOUND_SECONDS`` in every other
+(``models.caches_invalidate``), so a warm send reads nothing. The rule that picks among
+the candidates is ``engine.labels.resolve_version``, which ``version_resolve`` applies too:
 answers and errors are the same.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from typing import Any
 
 from django.db import connection
 from django.db.models.signals import post_save
@@ -22,7 +25,7 @@ from django.dispatch import receiver
 
 from ..engine.errors import NotFoundError
 from ..engine.labels import label_to_look_up, resolve_version
-from ..models import Label, Template, TemplateAlias, Version
+from ..models import Label, ProcessCache, Template, TemplateAlias, Version
 from ..selectors import HEAVY_VERSION_FIELDS
 
 # The template is named by its slug or by one of its aliases (never both: an alias is no
@@ -77,6 +80,20 @@ def _forget(sender: type[Version], instance: Version, **kwargs: object) -> None:
         _versions.pop(instance.pk, None)
 
 
+# Rows of the statement, per process; a write of what they hold (a label, a version, an
+# alias, a template) reaches every process within CACHE_BOUND_SECONDS.
+_targets = ProcessCache(limit=4096)
+
+
+def _row(slug: str, version: int | None, label: str | None) -> tuple[Any, ...]:
+    with connection.cursor() as cursor:
+        cursor.execute(_statement(), [label, version, slug, slug])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFoundError(f"template '{slug}' not found")  # not kept
+    return tuple(row)
+
+
 def send_target(
     *, slug: str, version: int | None = None, label: str | None = None
 ) -> tuple[Template, Version, str | None]:
@@ -84,12 +101,8 @@ def send_target(
 
     ``slug`` may be one of the template's aliases; the template keeps its own slug.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(_statement(), [label_to_look_up(label), version, slug, slug])
-        row = cursor.fetchone()
-    if row is None:
-        raise NotFoundError(f"template '{slug}' not found")
-    template_id, slug, by_label, by_number, latest = row
+    asked = (slug, version, label_to_look_up(label))
+    template_id, slug, by_label, by_number, latest = _targets.fetch(asked, lambda: _row(*asked))
     template = Template(id=template_id, slug=slug)
     template._state.adding, template._state.db = False, connection.alias
     pk, label_name = resolve_version(

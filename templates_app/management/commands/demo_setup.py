@@ -8,8 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
-from django.utils import timezone
 
+from templates_app import services
 from templates_app.models import ApiKey
 
 DEMO_KEY_NAME = "demo"
@@ -30,7 +30,7 @@ class Command(BaseCommand):
         user.set_password(password)
         user.save()
         # One live demo key at a time: earlier ones are revoked, never deleted.
-        ApiKey.objects.filter(name=DEMO_KEY_NAME, revoked_at=None).update(revoked_at=timezone.now())
+        services.api_key_revoke(keys=ApiKey.objects.filter(name=DEMO_KEY_NAME))
         _, raw = ApiKey.generate(name=DEMO_KEY_NAME, created_by=user)
         self.stdout.write(
             f"\nAdmin:   {url}/admin/   API docs: {url}/api/docs/\n"

@@ -18,6 +18,7 @@ from django.db import OperationalError, connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from templates_app import services
 from templates_app.models import ApiKey, Version
 from tests.factories import DOCUMENT, make_body, make_tool
 
@@ -148,7 +149,7 @@ def test_unknown_api_key_is_401(anonymous):
 
 def test_revoked_api_key_is_refused_at_once(api, api_key):
     assert api.get(f"{API}/templates").status_code == 200
-    ApiKey.objects.filter(name="tests").update(revoked_at=timezone.now())
+    services.api_key_revoke(keys=ApiKey.objects.filter(name="tests"))
 
     response = api.get(f"{API}/templates")
 

@@ -346,7 +346,7 @@ def test_a_revoked_key_is_refused_at_once_even_right_after_a_successful_call(tem
     key, raw = ApiKey.generate(name="soon-gone")
     client = client_for(raw)
     assert client.get(f"{API}/templates").status_code == 200
-    ApiKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    services.api_key_revoke(keys=ApiKey.objects.filter(pk=key.pk))
     error = error_of(client.get(f"{API}/templates"), 401)
     assert error == {
         "type": "authentication_failed",
@@ -361,7 +361,8 @@ def test_scope_changes_apply_to_the_next_request(templates):
     key, raw = ApiKey.generate(name="narrowed")
     client = client_for(raw)
     assert client.get(f"{API}/templates").status_code == 200
-    ApiKey.objects.filter(pk=key.pk).update(scopes=["send"])
+    key.scopes = ["send"]
+    key.save()  # as the admin's form does
     assert client.get(f"{API}/templates").status_code == 403
 
 
