@@ -2,10 +2,13 @@
 
 Everything up to a body's last checkpoint depends only on the compiled body, the model's
 profile and the values of the prefix variables (guarantee 1 of docs/architecture.md). So
-``render_spliced`` keeps, per ``(content hash, model, sha256 of the canonical JSON of the
-prefix values)``, the prefix fields as rendered and the checkpoints and warnings computed
-from them; a later render with the same key renders only the fields after the last
-checkpoint and splices them on. The result equals ``rendering.render``'s, byte for byte.
+``render_spliced`` keeps, per ``(content hash, model, prefix values)``, the prefix fields as
+rendered and the checkpoints and warnings computed from them; a later render with the same
+key renders only the fields after the last checkpoint and splices them on. The result
+equals ``rendering.render``'s, byte for byte.
+
+The prefix values are keyed exactly (``values_key``): by the strings themselves when every
+one is a string, else by sha256 of their canonical JSON (``compact_json``).
 
 Every request's variables are still checked in full (``rendering.prepare``), and the
 suffix is rendered in the sandbox within the wall-clock limit and the output limit left
@@ -36,8 +39,9 @@ from .rendering import (
     render_fields,
 )
 
-PrefixKey = tuple[str, str, str]
-ENTRY_OVERHEAD = 1024  # bytes an entry holds besides its texts: key, checkpoints, warnings
+ValuesKey = tuple[tuple[str, str], ...] | str
+PrefixKey = tuple[str, str, ValuesKey]
+ENTRY_OVERHEAD = 1024  # bytes an entry holds besides its strings: checkpoints, warnings
 JSON_SCALARS = (str, int, float, bool, type(None))
 
 
@@ -99,6 +103,25 @@ def is_json_data(value: Any) -> bool:
     return False
 
 
+def values_key(values: dict[str, Any]) -> ValuesKey | None:
+    """An exact key of prefix ``values``, or None when they are not plain JSON data.
+
+    Strings are their own key (string equality is exact, and hashing one costs a tenth of
+    encoding it as JSON): that is the common case of a document variable. Any other value
+    would be ambiguous that way (``1 == 1.0 == True``, ``0.0 == -0.0``), so then the key is
+    sha256 of the values' canonical JSON.
+    """
+    if all(type(value) is str for value in values.values()):
+        return tuple(values.items())
+    if not is_json_data(values):
+        return None
+    try:
+        text = compact_json(values)
+    except ValueError:  # NaN or infinity
+        return None
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def prefix_key(
     compiled: CompiledBody, context: dict[str, Any], profile: ModelProfile
 ) -> PrefixKey | None:
@@ -106,19 +129,17 @@ def prefix_key(
     if not compiled.body.checkpoints or not compiled.prefix_deterministic:
         return None
     values = {name: context[name] for name in compiled.prefix_variables if name in context}
-    if not is_json_data(values):
-        return None
-    try:
-        text = compact_json(values)
-    except ValueError:  # NaN or infinity
-        return None
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return compiled.content_hash, profile.model, digest
+    key = values_key(values)
+    return None if key is None else (compiled.content_hash, profile.model, key)
 
 
-def _prefix(compiled: CompiledBody, rendered: dict[str, str], result: RenderResult) -> Prefix:
+def _prefix(
+    compiled: CompiledBody, rendered: dict[str, str], result: RenderResult, key: PrefixKey
+) -> Prefix:
     texts = {path: rendered[path] for path in compiled.prefix_fields if path in rendered}
-    size = ENTRY_OVERHEAD + sum(sys.getsizeof(text) for text in texts.values())
+    strings = [] if isinstance(key[2], str) else [value for _, value in key[2]]
+    held = {id(text): text for text in [*texts.values(), *strings]}  # often one object
+    size = ENTRY_OVERHEAD + sum(sys.getsizeof(text) for text in held.values())
     chars = sum(map(len, texts.values()))
     return Prefix(result.profile, texts, chars, result.checkpoints, result.warnings, size)
 
@@ -143,7 +164,7 @@ def render_spliced(
     rendered = render_fields(compiled, context, version=version, limits=limits)
     result = finish(compiled, profile, context, rendered, version=version)
     if cache is not None and key is not None:
-        cache.put(key, _prefix(compiled, rendered, result))
+        cache.put(key, _prefix(compiled, rendered, result, key))
     return result
 
 

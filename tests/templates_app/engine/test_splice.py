@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -10,10 +11,16 @@ from hypothesis import strategies as st
 
 from gateway.registry import translate
 from gateway.wire import compact_json
-from templates_app.engine.canonical import iter_block_texts
+from templates_app.engine.canonical import iter_block_texts, sort_keys_deep
 from templates_app.engine.errors import CachetError
 from templates_app.engine.rendering import Limits, compile_body, render
-from templates_app.engine.splice import Prefix, PrefixCache, is_json_data, render_spliced
+from templates_app.engine.splice import (
+    Prefix,
+    PrefixCache,
+    is_json_data,
+    render_spliced,
+    values_key,
+)
 from tests.factories import make_body
 from tests.templates_app.engine.test_byte_stability import (
     COMPILED,
@@ -71,6 +78,35 @@ def test_a_spliced_render_equals_a_full_render_in_every_byte_whatever_the_hit_an
         values = {**prefixes[index % len(prefixes)], **suffix}
         same_as_full(cache, COMPILED, values, model=model)
     assert len(cache) <= len(prefixes)
+
+
+DOCUMENT_QA = compile_body(make_body())  # its one prefix variable is a string: keyed by itself
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    documents=st.lists(nasty_text, min_size=1, max_size=3),
+    calls=st.lists(st.tuples(st.integers(0, 2), nasty_text, st.integers()), max_size=6),
+    model=st.sampled_from(WIRE_MODELS),
+)
+def test_a_spliced_render_keyed_by_the_document_itself_equals_a_full_render(
+    documents, calls, model
+):
+    cache = PrefixCache(4 * 1024 * 1024)
+    for index, question, words in calls:
+        values = {"document": documents[index % len(documents)], "question": question}
+        same_as_full(cache, DOCUMENT_QA, {**values, "words": words}, model=model)
+
+
+names = st.sampled_from(["document", "settings", "store"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(one=st.dictionaries(names, json_values), two=st.dictionaries(names, json_values))
+def test_two_sets_of_values_share_a_key_exactly_when_their_canonical_json_is_equal(one, two):
+    one, two = (sort_keys_deep(dict(sorted(values.items()))) for values in (one, two))
+    assert (values_key(one) == values_key(two)) == (compact_json(one) == compact_json(two))
+    assert values_key(one) == values_key(json.loads(compact_json(one)))  # equal, not identical
 
 
 def test_every_wire_model_renders_the_fixture_body():
