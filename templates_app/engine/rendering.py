@@ -148,7 +148,8 @@ def _compile(body: Body, digest: str) -> CompiledBody:
     for text_field in body.fields:
         if body.block_index(text_field.block) <= body.prefix_end:
             prefix |= used.get(text_field.path, frozenset())
-            prefix_fields |= {text_field.path} & set(templates)
+            if text_field.path in templates:
+                prefix_fields.add(text_field.path)
     everything = set(body.variables).union(*used.values())
     return CompiledBody(
         body=body,

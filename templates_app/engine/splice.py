@@ -187,5 +187,5 @@ def _with_prefix(
         {**done, **suffix},
         version=version,
         checkpoints=prefix.checkpoints,
-        warnings=prefix.warnings,
+        warnings=tuple(dict(warning) for warning in prefix.warnings),  # the caller's to change
     )

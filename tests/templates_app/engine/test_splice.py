@@ -275,3 +275,11 @@ def test_variable_checks_run_on_every_hit():
         {"document": "short", "question": "q", "extra": 1},
     ):
         same_as_full(cache, compiled, values)
+
+
+@pytest.mark.parametrize("compiled", [COMPILED, DOCUMENT_QA], ids=["stability", "document-qa"])
+def test_prefix_fields_render_before_every_suffix_field_so_the_output_budget_splits_exactly(
+    compiled,
+):
+    order = [path in compiled.prefix_fields for path in compiled.templates]
+    assert order == sorted(order, reverse=True) and any(order)
