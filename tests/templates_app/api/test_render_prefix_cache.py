@@ -10,6 +10,8 @@ from templates_app import services
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 
 URL = "/api/v1/templates/doc-qa/render"
+# services.prefix_cache() keeps one cache per bound: a bound of a test's own is a fresh cache.
+BOUND = 32 * 1024 * 1024
 TWO_CHECKPOINTS = make_body()
 TWO_CHECKPOINTS["messages"][1]["content"] = [
     {
@@ -61,7 +63,7 @@ def test_the_render_api_answers_exactly_the_same_with_the_prefix_cache_on_and_of
     settings.CACHET = {**settings.CACHET, "PREFIX_CACHE_BYTES": 0}
     assert services.prefix_cache() is None
     off = answers(api)
-    settings.CACHET = {**settings.CACHET, "PREFIX_CACHE_BYTES": 32 * 1024 * 1024 + 1}
+    settings.CACHET = {**settings.CACHET, "PREFIX_CACHE_BYTES": BOUND + 1}
     on_miss, on_hit = answers(api), answers(api)
     assert on_miss == off and on_hit == off
     assert [status for status, _ in off].count(400) == 4
@@ -69,7 +71,7 @@ def test_the_render_api_answers_exactly_the_same_with_the_prefix_cache_on_and_of
 
 
 def test_a_send_path_render_fills_the_process_prefix_cache_once_per_prefix(versions, settings):
-    settings.CACHET = {**settings.CACHET, "PREFIX_CACHE_BYTES": 32 * 1024 * 1024 + 2}
+    settings.CACHET = {**settings.CACHET, "PREFIX_CACHE_BYTES": BOUND + 2}
     for question in ("One?", "Two?", "Three?"):
         services.template_render(
             template=versions, version=1, variables={"document": DOCUMENT, "question": question}
