@@ -1,4 +1,5 @@
-"""Render latency: Cachet's render path beside a bare Jinja2 render of the same text.
+"""Render latency: Cachet's render path beside a bare Jinja2 render of the same text, and
+the send path's render with its prefix cache off and on.
 
 Cachet's path is what a send does before the network: check the variables, render
 every field in the sandbox under its limits, build the canonical request, compute
@@ -7,16 +8,27 @@ format and serialize it. The baseline renders the same template strings with a p
 ``jinja2.Environment`` and ``json.dumps`` the same structure. Both run in this
 process, interleaved, so the ratio is measured side by side.
 
-    .venv/bin/python benchmarks/render.py [--quick]
+The second table times ``services.version_render`` (render and translate, as a send does)
+for a ~40 KB document before the last checkpoint, stored in the template or passed as the
+variable ``document``, with the prefix cache off (``CACHET_PREFIX_CACHE_BYTES=0``: every
+field rendered, every fingerprint hashed) and on (hits: only the suffix rendered), interleaved.
+``--profile`` adds where the time of one ``version_render`` goes, by stage, under cProfile.
+
+    .venv/bin/python benchmarks/render.py [--quick] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import cProfile
+import os
+import pstats
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
@@ -118,10 +130,115 @@ def measure(runs: dict[str, Callable[[int], bytes]], iterations: int) -> dict[st
     return samples
 
 
+# Stages of one version_render, as (label, file suffix, function) of the profile.
+STAGES = [
+    ("variable checks", "engine/rendering.py", "resolve_variables"),
+    ("prefix key + lookup", "engine/splice.py", "prefix_key"),
+    ("Jinja render (sandbox, deadline)", "engine/rendering.py", "render_fields"),
+    ("request build", "engine/body.py", "to_request"),
+    ("fingerprints (JSON + sha256)", "engine/canonical.py", "fingerprints"),
+    ("token estimates", "gateway/tokens.py", "block_tokens"),
+    ("translate (registry.translate)", "gateway/registry.py", "translate"),
+    ("version_render, all of it", "templates_app/services.py", "version_render"),
+]
+
+
+def send_shapes() -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """The two bodies (a ~40 KB document stored, or passed as a variable) and their values."""
+    document = make_document(10_000)
+    stored = copy.deepcopy(BODY)
+    del stored["variables"]["document"]
+    stored["messages"][0]["content"][1]["text"] = document
+    return {"stored": (stored, {}), "variable": (BODY, {"document": document})}
+
+
+def send_render(body: dict[str, Any], values: dict[str, Any], cached: bool) -> Callable[[int], Any]:
+    """``services.version_render`` of an unsaved version of ``body``, prefix cache on or off."""
+    from django.conf import settings
+
+    from templates_app import services
+    from templates_app.engine.rendering import body_text
+    from templates_app.models import Version
+
+    compiled = compile_body(body)
+    version = Version(
+        number=1, body=body_text(compiled.body.data), content_hash=compiled.content_hash
+    )
+    bound = 64 * 1024 * 1024 if cached else 0
+
+    def run(i: int) -> Any:
+        settings.CACHET["PREFIX_CACHE_BYTES"] = bound
+        return services.version_render(version, None, {**values, "question": f"Q{i}?"}, model=None)
+
+    return run
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmarks-render-not-a-secret")
+    import django
+
+    django.setup()
+
+
+def send_table(iterations: int) -> None:
+    """µs per version_render, prefix cache off beside on, for both body shapes; and the
+    client's serialization of the wire body, which follows either."""
+    print(f"\nversion_render, ~40 KB prefix, {iterations} renders each (microseconds)")
+    print(
+        f"{'document':>9} {'off p50':>9} {'p99':>8} {'on p50':>9} {'p99':>8} {'speedup':>8}"
+        f" {'wire JSON p50':>14}"
+    )
+    for name, (body, values) in send_shapes().items():
+        off, on = send_render(body, values, False), send_render(body, values, True)
+        wire = on(0).wire
+        runs = {"off": off, "on": on, "wire": lambda i, wire=wire: dumps(wire)}
+        samples = measure(runs, iterations)
+        off50, off99, on50, on99, wire50 = (
+            percentile(samples[run], q) * 1000
+            for run, q in (("off", 0.5), ("off", 0.99), ("on", 0.5), ("on", 0.99), ("wire", 0.5))
+        )
+        print(
+            f"{name:>9} {off50:>9.1f} {off99:>8.1f} {on50:>9.1f} {on99:>8.1f}"
+            f" {off50 / on50:>7.1f}x {wire50:>14.1f}"
+        )
+
+
+def stage_times(run: Callable[[int], Any], iterations: int) -> dict[str, float]:
+    """Cumulative µs per render of each stage in ``STAGES``, under cProfile."""
+    for i in range(20):
+        run(i)
+    profile = cProfile.Profile()
+    profile.enable()
+    for i in range(iterations):
+        run(i)
+    profile.disable()
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    times = dict.fromkeys((label for label, _, _ in STAGES), 0.0)
+    for (filename, _, function), (_, _, _, cumulative, _) in stats.items():
+        for label, suffix, name in STAGES:
+            if function == name and filename.endswith(suffix):
+                times[label] += cumulative / iterations * 1e6
+    return times
+
+
+def profile_table(iterations: int) -> None:
+    """Where one version_render's time goes, by stage, for each shape, cache off and on."""
+    print(f"\nwhere version_render's time goes (cProfile, µs per render; {iterations} renders)")
+    columns = [(n, c) for n in send_shapes() for c in (False, True)]
+    header = "".join(f"{n + (' on' if c else ' off'):>14}" for n, c in columns)
+    print(f"{'stage':<34}{header}")
+    results = [stage_times(send_render(*send_shapes()[n], c), iterations) for n, c in columns]
+    for label, _, _ in STAGES:
+        print(f"{label:<34}" + "".join(f"{r[label]:>14.1f}" for r in results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    parser.add_argument("--profile", action="store_true", help="time version_render by stage")
     args = parser.parse_args()
+    setup_django()
     iterations = {"1k": 2000, "10k": 1000, "100k": 200}
     if args.quick:
         iterations = {name: max(20, n // 20) for name, n in iterations.items()}
@@ -140,6 +257,9 @@ def main() -> None:
             f"{name:>7} {iterations[name]:>6} {c50:>11.3f} {c99:>8.3f} {b50:>9.3f} {b99:>8.3f}"
             f" {c50 / b50:>9.2f}x {c99 / b99:>9.2f}x"
         )
+    send_table(100 if args.quick else 2000)
+    if args.profile:
+        profile_table(100 if args.quick else 1000)
 
 
 if __name__ == "__main__":

@@ -156,6 +156,8 @@ CACHET = {
     "RENDER_TIMEOUT": env_float("CACHET_RENDER_TIMEOUT", 1.0, minimum=0.05),
     "RENDER_MAX_OUTPUT_CHARS": env_int("CACHET_RENDER_MAX_OUTPUT_CHARS", 8_000_000, minimum=1000),
     "MAX_JSON_DEPTH": env_int("CACHET_MAX_JSON_DEPTH", 64, minimum=8),
+    # Bytes of rendered prefixes a process keeps (templates_app/engine/splice.py); 0: none.
+    "PREFIX_CACHE_BYTES": env_int("CACHET_PREFIX_CACHE_BYTES", 64 * 1024 * 1024, minimum=0),
     "SERVE_STATIC": env_bool("CACHET_SERVE_STATIC", True),
     # Store variable values on invocations (needed to show the first differing character
     # of a changed prefix). Names in REDACT_VARIABLES are stored as "[redacted]".

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -33,6 +34,7 @@ from .engine.rendering import (
     continue_render,
     render,
 )
+from .engine.splice import PrefixCache, render_spliced
 from .models import (
     ApiKey,
     Invocation,
@@ -146,6 +148,16 @@ def render_limits() -> Limits:
         seconds=settings.CACHET["RENDER_TIMEOUT"],
         max_output_chars=settings.CACHET["RENDER_MAX_OUTPUT_CHARS"],
     )
+
+
+def prefix_cache() -> PrefixCache | None:
+    """This process's prefix cache, bounded by ``CACHET_PREFIX_CACHE_BYTES``; None when 0."""
+    return _prefix_cache(settings.CACHET["PREFIX_CACHE_BYTES"])
+
+
+@cache
+def _prefix_cache(max_bytes: int) -> PrefixCache | None:
+    return PrefixCache(max_bytes) if max_bytes > 0 else None
 
 
 def version_lint(*, template: Template, body: Any, model: str | None = None) -> dict[str, Any]:
@@ -352,11 +364,17 @@ def version_render(
     conversation: tuple[Message, ...] = (),
     params: dict[str, Any] | None = None,
 ) -> Rendered:
-    """Render a resolved version and translate it for the model's provider; a caller's
-    ``conversation`` follows the template's messages and its ``params`` override the body's."""
+    """Render a resolved version (its prefix from the process's prefix cache when there) and
+    translate it for the model's provider; a caller's ``conversation`` follows the template's
+    messages and its ``params`` override the body's."""
     compiled = version_compiled(version=version)
-    result = render(
-        compiled, variables, model=model, version=version.number, limits=render_limits()
+    result = render_spliced(
+        compiled,
+        variables,
+        cache=prefix_cache(),
+        model=model,
+        version=version.number,
+        limits=render_limits(),
     )
     if conversation or params:
         result = continue_render(result, conversation, params or {})

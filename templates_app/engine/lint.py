@@ -21,17 +21,15 @@ from gateway.registry import translate, unplaced_checkpoints
 from gateway.tokens import ESTIMATE_METHOD, estimate_method
 from gateway.types import TTLS, ChatRequest, effective_ttl, prefix_request
 
+from .checkpoints import checkpoint_results, checkpoint_warnings, unknown_model_warning
 from .errors import CachetError
 from .rendering import (
     DEFAULT_LIMITS,
     CompiledBody,
     Limits,
-    checkpoint_results,
-    checkpoint_warnings,
     estimate_static,
     rejected_params,
     render,
-    unknown_model_warning,
 )
 from .sandbox import GLOBAL_NAMES, NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
 from .validation import did_you_mean

@@ -4,7 +4,9 @@
 compiled bodies are cached per ``content_hash`` (versions are immutable, so the
 cache never needs invalidating). ``render`` checks the variables, renders every
 field inside the sandbox under a wall-clock and an output-size limit, and returns
-the request with one fingerprint and one token estimate per checkpoint.
+the request with one fingerprint and one token estimate per checkpoint
+(``engine/checkpoints.py``). Its steps (``prepare``, ``render_fields``, ``finish``) are
+public so that ``engine/splice.py`` can reuse a prefix rendered before.
 """
 
 from __future__ import annotations
@@ -19,16 +21,22 @@ from typing import Any
 from jinja2 import Template, TemplateError, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.sandbox import SecurityError
 
-from gateway.catalog import ModelProfile, close_matches, get_profile
-from gateway.tokens import ESTIMATE_METHOD, block_tokens, estimate_method
+from gateway.catalog import ModelProfile, get_profile
+from gateway.tokens import ESTIMATE_METHOD, estimate_method
 from gateway.types import ChatRequest, Message
 from gateway.wire import compact_json, image_url, parse_data_url
 
 from .body import Body, parse_body, to_request
-from .canonical import content_hash, fingerprints, sort_keys_deep, text_problem
+from .canonical import content_hash, sort_keys_deep, text_problem
+from .checkpoints import (
+    CheckpointResult,
+    checkpoint_results,
+    checkpoint_warnings,
+    render_warnings,
+)
 from .deadline import DeadlineExceeded, call_with_deadline
 from .errors import RenderError, RenderLimitError, VariableError
-from .sandbox import ENV, GLOBAL_NAMES
+from .sandbox import ENV, GLOBAL_NAMES, NONDETERMINISTIC_FILTERS, NONDETERMINISTIC_GLOBALS
 from .validation import did_you_mean
 from .variables import MISSING, VariableSpec, value_problems
 
@@ -64,20 +72,8 @@ class CompiledBody:
     syntax_errors: tuple[dict[str, Any], ...]
     prefix_variables: tuple[str, ...]
     suffix_variables: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class CheckpointResult:
-    """One rendered checkpoint: where it is, what it closes, and whether it will cache."""
-
-    ordinal: int
-    path: str
-    section: str
-    ttl: str | None
-    fingerprint: str
-    tokens: int
-    min_tokens: int
-    status: str  # will_cache | below_minimum | over_cache_limit | not_cacheable
+    prefix_fields: frozenset[str] = frozenset()  # templated fields at or before the last checkpoint
+    prefix_deterministic: bool = True  # no clock, uuid or |random in those fields
 
 
 @dataclass(frozen=True)
@@ -148,9 +144,12 @@ def _compile(body: Body, digest: str) -> CompiledBody:
         templates[text_field.path] = ENV.from_string(ast)
         used[text_field.path] = frozenset(meta.find_undeclared_variables(ast)) - GLOBAL_NAMES
     prefix = set()
+    prefix_fields = set()
     for text_field in body.fields:
         if body.block_index(text_field.block) <= body.prefix_end:
             prefix |= used.get(text_field.path, frozenset())
+            if text_field.path in templates:
+                prefix_fields.add(text_field.path)
     everything = set(body.variables).union(*used.values())
     return CompiledBody(
         body=body,
@@ -161,6 +160,18 @@ def _compile(body: Body, digest: str) -> CompiledBody:
         syntax_errors=tuple(errors),
         prefix_variables=tuple(sorted(prefix)),
         suffix_variables=tuple(sorted(everything - prefix)),
+        prefix_fields=frozenset(prefix_fields),
+        prefix_deterministic=_deterministic(asts[path] for path in prefix_fields),
+    )
+
+
+def _deterministic(asts: Any) -> bool:
+    """Whether no template in ``asts`` reads the clock, a uuid or ``|random``."""
+    return not any(
+        (isinstance(node, nodes.Filter) and node.name in NONDETERMINISTIC_FILTERS)
+        or (isinstance(node, nodes.Name) and node.name in NONDETERMINISTIC_GLOBALS)
+        for ast in asts
+        for node in ast.find_all((nodes.Filter, nodes.Name))
     )
 
 
@@ -209,11 +220,17 @@ def _render_field(template: Template, context: dict[str, Any], budget: list[int]
 
 
 def _render_fields(
-    compiled: CompiledBody, context: dict[str, Any], version: int | None, limits: Limits
+    compiled: CompiledBody,
+    context: dict[str, Any],
+    version: int | None,
+    limits: Limits,
+    done: Mapping[str, str],
 ) -> dict:
-    budget = [limits.max_output_chars]
+    budget = [limits.max_output_chars - sum(map(len, done.values()))]
     rendered: dict[str, str] = {}
     for path, template in compiled.templates.items():
+        if path in done:
+            continue
         try:
             rendered[path] = _render_field(template, context, budget)
         except _OutputTooLarge:
@@ -277,14 +294,36 @@ def render(
     Raises ``VariableError``, ``RenderError``, ``RenderLimitError``, or the
     catalog's ``UnknownModelError`` / ``UnknownProviderError``.
     """
+    profile, context = prepare(compiled, variables, model=model, version=version)
+    rendered = render_fields(compiled, context, version=version, limits=limits)
+    return finish(compiled, profile, context, rendered, version=version)
+
+
+def prepare(
+    compiled: CompiledBody, variables: Any, *, model: str | None, version: int | None
+) -> tuple[ModelProfile, dict[str, Any]]:
+    """The first steps of a render: syntax errors, the model's profile, the variables checked."""
     if compiled.syntax_errors:
         error = compiled.syntax_errors[0]
         raise RenderError(error["message"], path=error["path"], version=version)
     profile = get_profile(model or compiled.body.model)
-    context = resolve_variables(compiled.body.variables, variables)
+    return profile, resolve_variables(compiled.body.variables, variables)
+
+
+def render_fields(
+    compiled: CompiledBody,
+    context: dict[str, Any],
+    *,
+    version: int | None,
+    limits: Limits,
+    done: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every templated field not in ``done`` (fields rendered already, whose characters count
+    against the output limit), in the sandbox within the wall-clock limit."""
+    done = done or {}
     try:
-        rendered = call_with_deadline(
-            limits.seconds, lambda: _render_fields(compiled, context, version, limits)
+        return call_with_deadline(
+            limits.seconds, lambda: _render_fields(compiled, context, version, limits, done)
         )
     except DeadlineExceeded:
         raise RenderLimitError(
@@ -293,6 +332,20 @@ def render(
             path="body",
             version=version,
         ) from None
+
+
+def finish(
+    compiled: CompiledBody,
+    profile: ModelProfile,
+    context: dict[str, Any],
+    rendered: Mapping[str, str],
+    *,
+    version: int | None,
+    checkpoints: tuple[CheckpointResult, ...] | None = None,
+    warnings: tuple[dict[str, str], ...] | None = None,
+) -> RenderResult:
+    """The result of a render from its rendered fields; ``checkpoints`` and ``warnings`` when
+    they are known already (they depend on the prefix alone)."""
     data = _thaw(compiled.body.data)
     for path, text in rendered.items():
         _assign(data, path, text)
@@ -300,7 +353,9 @@ def render(
     _check_images(request, version)
     for path, message in rejected_params(request.params, profile):
         raise RenderError(message, path=path, version=version)
-    checkpoints = checkpoint_results(compiled.body, request, profile)
+    if checkpoints is None:
+        checkpoints = checkpoint_results(compiled.body, request, profile)
+        warnings = render_warnings(compiled, checkpoints, profile)
     if checkpoints:
         request = replace(request, cache_key=checkpoints[-1].fingerprint)
     return RenderResult(
@@ -309,10 +364,7 @@ def render(
         checkpoints=checkpoints,
         prefix_variables=compiled.prefix_variables,
         suffix_variables=compiled.suffix_variables,
-        warnings=tuple(
-            checkpoint_warnings(compiled, checkpoints, profile)
-            + ([] if profile.known else [unknown_model_warning(profile)])
-        ),
+        warnings=warnings or (),
         token_method=estimate_method(profile.tokenizer),
         variables=context,
     )
@@ -361,98 +413,8 @@ def _check_images(request: ChatRequest, version: int | None) -> None:
                 raise RenderError(str(exc), path=path, version=version) from None
 
 
-def checkpoint_results(
-    body: Body, request: ChatRequest, profile: ModelProfile, prefix_tokens: list[int] | None = None
-) -> tuple[CheckpointResult, ...]:
-    """Each checkpoint's fingerprint, prefix tokens and status.
-
-    ``prefix_tokens`` (one per checkpoint) replaces the offline estimate when exact
-    counts are known.
-    """
-    # A tool-call checkpoint closes the block its call rides on: its fingerprint is that
-    # block's prefix (the marker itself is in the canonical text of the message).
-    block_paths = [body.blocks[c.block_index][0] for c in body.checkpoints]
-    prints = fingerprints(request, block_paths)
-    if prefix_tokens is None:
-        tokens = block_tokens(request, profile.tokenizer)
-        prefix_tokens = [sum(tokens[: c.block_index + 1]) for c in body.checkpoints]
-    results = []
-    for checkpoint, count in zip(body.checkpoints, prefix_tokens, strict=True):
-        if (
-            checkpoint.section not in profile.cacheable_fields
-            or checkpoint.ordinal > profile.max_checkpoints
-        ):
-            status = "not_cacheable"
-        elif count < profile.min_tokens:
-            status = "below_minimum"
-        elif profile.max_cacheable_tokens and count > profile.max_cacheable_tokens:
-            status = "over_cache_limit"
-        else:
-            status = "will_cache"
-        results.append(
-            CheckpointResult(
-                ordinal=checkpoint.ordinal,
-                path=checkpoint.path,
-                section=checkpoint.section,
-                ttl=checkpoint.ttl,
-                fingerprint=prints[block_paths[checkpoint.ordinal - 1]],
-                tokens=count,
-                min_tokens=profile.min_tokens,
-                status=status,
-            )
-        )
-    return tuple(results)
-
-
-def checkpoint_warnings(
-    compiled: CompiledBody, checkpoints: tuple, profile: ModelProfile
-) -> list[dict]:
-    warnings = []
-    for c in checkpoints:
-        prefix = f"checkpoint {c.ordinal} closes a prefix of about {c.tokens:,} tokens"
-        message = {
-            "below_minimum": f"{prefix}, below the {profile.min_tokens:,} that {profile.model} "
-            "needs: it will not be cached (the provider reports no error)",
-            "over_cache_limit": f"{prefix}, over the {profile.max_cacheable_tokens or 0:,} that "
-            f"{profile.model} can cache",
-            "not_cacheable": f"{profile.model} cannot cache checkpoint {c.ordinal} (in "
-            f"{c.section}); it will be ignored",
-        }.get(c.status)
-        if message:
-            warnings.append({"code": c.status, "path": c.path, "message": message})
-    for name in compiled.prefix_variables:
-        spec = compiled.body.variables.get(name)
-        if spec is not None and spec.per_request:
-            warnings.append(
-                {
-                    "code": "per_request_prefix_variable",
-                    "path": f"variables.{name}",
-                    "message": f"'{name}' is declared per_request but is used before the last "
-                    "checkpoint: every call will write a new cache entry",
-                }
-            )
-    return warnings
-
-
 def _static_text(ast: nodes.Template) -> str:
     return "".join(node.data for node in ast.find_all(nodes.TemplateData))
-
-
-def unknown_model_warning(profile: ModelProfile) -> dict[str, str]:
-    """The warning for a model the catalog does not list, which gets its provider's defaults."""
-    matches = close_matches(profile.model)
-    return {
-        "code": "unknown_model_limits",
-        "path": "model",
-        "message": (
-            f"{profile.model} is not in the model catalog: its caching limits are unknown, so "
-            f"the conservative defaults of {profile.provider} are used (minimum "
-            f"{profile.min_tokens:,} tokens, {profile.max_checkpoints} checkpoints, TTLs "
-            f"{', '.join(profile.ttls)}) and costs are not computed; add it to a catalog file "
-            "(CACHET_CATALOG_FILE) to lift this"
-            + (f" (close matches: {', '.join(matches)})" if matches else "")
-        ),
-    }
 
 
 def estimate_static(compiled: CompiledBody, profile: ModelProfile) -> tuple[tuple, list[dict]]:

@@ -2,7 +2,9 @@
 
 Same version + same prefix-variable values ⇒ identical bytes for every block up
 to the last checkpoint, and for their serialized JSON on the wire, whatever the
-suffix values, process, hash seed, clock, locale or database.
+suffix values, process, hash seed, clock, locale or database. Each property runs on both
+render paths: the full render and the send path's, which splices the suffix onto a prefix
+from the prefix cache (``engine/splice.py``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +25,7 @@ from gateway.registry import translate
 from gateway.wire import dumps
 from templates_app.engine.canonical import iter_block_texts
 from templates_app.engine.rendering import compile_body, render
+from templates_app.engine.splice import PrefixCache, render_spliced
 from tests.factories import make_body, make_tool
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -86,6 +90,12 @@ def stability_body() -> dict:
 
 
 COMPILED = compile_body(stability_body())
+# The full render, and the spliced one with a cache shared by every example (hits and misses).
+RENDERS = {
+    "full": render,
+    "spliced": partial(render_spliced, cache=PrefixCache(64 * 1024 * 1024)),
+}
+both_paths = pytest.mark.parametrize("path", sorted(RENDERS))
 
 # NUL and lone surrogates are refused in variable values (tested elsewhere); every other
 # character is fair game.
@@ -159,12 +169,13 @@ def test_the_fixture_body_has_its_last_checkpoint_inside_a_message_with_suffix_t
     assert COMPILED.prefix_variables == ("document", "settings", "store")
 
 
+@both_paths
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(one=suffix_values, two=suffix_values)
-def test_suffix_values_never_change_a_prefix_byte_or_a_fingerprint(one, two):
+def test_suffix_values_never_change_a_prefix_byte_or_a_fingerprint(one, two, path):
     for model in MODELS[:3]:
-        first = render(COMPILED, {**PREFIX, **one}, model=model)
-        second = render(COMPILED, {**PREFIX, **two}, model=model)
+        first = RENDERS[path](COMPILED, {**PREFIX, **one}, model=model)
+        second = RENDERS[path](COMPILED, {**PREFIX, **two}, model=model)
         assert prefix_texts(first) == prefix_texts(second)
         assert [c.fingerprint for c in first.checkpoints] == [
             c.fingerprint for c in second.checkpoints
@@ -176,17 +187,19 @@ def test_suffix_values_never_change_a_prefix_byte_or_a_fingerprint(one, two):
         assert a[:end] == b[:end]
 
 
+@both_paths
 @settings(max_examples=100, deadline=None)
 @given(one=suffix_values, two=suffix_values)
-def test_openai_messages_up_to_the_checkpoint_and_cache_key_are_stable(one, two):
-    a = translate(render(COMPILED, {**PREFIX, **one}, model="openai/gpt-4o").request)
-    b = translate(render(COMPILED, {**PREFIX, **two}, model="openai/gpt-4o").request)
+def test_openai_messages_up_to_the_checkpoint_and_cache_key_are_stable(one, two, path):
+    a = translate(RENDERS[path](COMPILED, {**PREFIX, **one}, model="openai/gpt-4o").request)
+    b = translate(RENDERS[path](COMPILED, {**PREFIX, **two}, model="openai/gpt-4o").request)
     assert a["prompt_cache_key"] == b["prompt_cache_key"]
     assert dumps(a["tools"]) == dumps(b["tools"])
     assert dumps(a["messages"][0]) == dumps(b["messages"][0])
     assert dumps(a["messages"][1]["content"][0]) == dumps(b["messages"][1]["content"][0])
 
 
+@both_paths
 @settings(max_examples=200, deadline=None)
 @given(
     store=nasty_text,
@@ -194,13 +207,13 @@ def test_openai_messages_up_to_the_checkpoint_and_cache_key_are_stable(one, two)
     settings_value=st.dictionaries(text, json_values, max_size=5),
 )
 def test_equal_prefix_values_give_equal_fingerprints_and_different_ones_differ(
-    store, other, settings_value
+    store, other, settings_value, path
 ):
     values = {**PREFIX, "question": "q", "store": store, "settings": settings_value}
     reordered = dict(reversed(list(settings_value.items())))
-    same = render(COMPILED, values)
-    again = render(COMPILED, {**values, "settings": reordered})
-    changed = render(COMPILED, {**values, "store": other})
+    same = RENDERS[path](COMPILED, values)
+    again = RENDERS[path](COMPILED, {**values, "settings": reordered})
+    changed = RENDERS[path](COMPILED, {**values, "store": other})
     assert [c.fingerprint for c in same.checkpoints] == [c.fingerprint for c in again.checkpoints]
     if store != other:
         assert all(
@@ -209,12 +222,13 @@ def test_equal_prefix_values_give_equal_fingerprints_and_different_ones_differ(
         )
 
 
+@both_paths
 @settings(max_examples=100, deadline=None)
 @given(document=nasty_text, other=nasty_text)
-def test_a_changed_later_prefix_changes_only_the_checkpoints_after_it(document, other):
+def test_a_changed_later_prefix_changes_only_the_checkpoints_after_it(document, other, path):
     base = {**PREFIX, "question": "q"}
-    one = render(COMPILED, {**base, "document": document}).checkpoints
-    two = render(COMPILED, {**base, "document": other}).checkpoints
+    one = RENDERS[path](COMPILED, {**base, "document": document}).checkpoints
+    two = RENDERS[path](COMPILED, {**base, "document": other}).checkpoints
     assert one[0].fingerprint == two[0].fingerprint  # the tools checkpoint comes before it
     if document != other:
         assert one[1].fingerprint != two[1].fingerprint
@@ -224,15 +238,17 @@ def test_a_changed_later_prefix_changes_only_the_checkpoints_after_it(document, 
 SCRIPT = """
 import hashlib, json, sys
 sys.path.insert(0, {root!r})
-from tests.templates_app.engine.test_byte_stability import COMPILED, PREFIX, MODELS
-from templates_app.engine.rendering import render
+from tests.templates_app.engine.test_byte_stability import COMPILED, PREFIX, MODELS, RENDERS
 from gateway.registry import translate
 from gateway.wire import dumps
 out = {{}}
-for model in MODELS:
-    result = render(COMPILED, {{**PREFIX, "question": "why?"}}, model=model)
-    out[model] = [[c.fingerprint for c in result.checkpoints],
-                  hashlib.sha256(dumps(translate(result.request))).hexdigest()]
+for path, render in sorted(RENDERS.items()):
+    out[path] = {{}}
+    for model in MODELS:
+        render(COMPILED, {{**PREFIX, "question": "first?"}}, model=model)  # spliced: a miss
+        result = render(COMPILED, {{**PREFIX, "question": "why?"}}, model=model)  # then a hit
+        out[path][model] = [[c.fingerprint for c in result.checkpoints],
+                            hashlib.sha256(dumps(translate(result.request))).hexdigest()]
 print(json.dumps(out, sort_keys=True))
 """
 
@@ -267,4 +283,5 @@ def test_other_processes_with_other_hash_seeds_agree_on_every_fingerprint(seed, 
             [c.fingerprint for c in result.checkpoints],
             hashlib.sha256(dumps(translate(result.request))).hexdigest(),
         ]
-    assert _run_in_process(seed, extra_env) == json.loads(json.dumps(here, sort_keys=True))
+    expected = json.loads(json.dumps(here, sort_keys=True))
+    assert _run_in_process(seed, extra_env) == {path: expected for path in RENDERS}
