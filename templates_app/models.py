@@ -553,7 +553,10 @@ class InvocationRollup(models.Model):
                 name="rollup_bucket_unique",
             ),
         ]
-        indexes = [models.Index(fields=["template", "hour"], name="rollup_template_hour")]
+        indexes = [
+            models.Index(fields=["template", "hour"], name="rollup_template_hour"),
+            models.Index(fields=["hour"], name="rollup_hour"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.template_id} v{self.version_id} {self.hour:%Y-%m-%d %H}h {self.calls} calls"

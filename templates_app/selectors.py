@@ -159,11 +159,13 @@ def invocation_list(
     return invocations.order_by("-created_at", "-id")
 
 
-def invocation_column_values(*, column: str) -> list[str]:
-    """The values ``column`` (``model``, ``provider``, ``label``) has taken, read from the
-    rollups: they outlive purged rows, so a value may match no logged row any more."""
-    rollups = InvocationRollup.objects.order_by(column).values_list(column, flat=True)
-    return list(rollups.distinct())
+def invocation_column_values(*, column: str, since: datetime | None = None) -> list[str]:
+    """The values ``column`` (``model``, ``provider``, ``label``) has taken since ``since``,
+    read from the rollups: they outlive purged rows, so a value may match no row any more."""
+    rollups = InvocationRollup.objects.all()
+    if since is not None:
+        rollups = rollups.filter(hour__gte=rollup_hour(since))
+    return list(rollups.order_by(column).values_list(column, flat=True).distinct())
 
 
 STATS_COUNTS = ("calls", "ok", "hits")

@@ -247,14 +247,18 @@ class VersionNumberFilter(admin.SimpleListFilter):
 
 
 class RollupValueFilter(admin.SimpleListFilter):
-    """The values of one column as the hourly rollups know them: a small table, not a
-    SELECT DISTINCT over the invocation log."""
+    """The values one column took in the last ``CHOICE_DAYS`` days, as the hourly rollups
+    know them: a small, time-bounded read, not a SELECT DISTINCT over the invocation log.
+    A value chosen in a link is offered even when older."""
 
     column: ClassVar[str]
+    CHOICE_DAYS = 90
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        values = selectors.invocation_column_values(column=self.column)
-        return [(value, value) for value in values if value]
+        since = timezone.now() - timedelta(days=self.CHOICE_DAYS)
+        values = set(selectors.invocation_column_values(column=self.column, since=since))
+        values |= {self.value()} if self.value() else set()
+        return [(value, value) for value in sorted(values) if value]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
         value = self.value()

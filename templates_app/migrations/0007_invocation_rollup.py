@@ -131,7 +131,10 @@ class Migration(migrations.Migration):
             ],
             options={
                 "ordering": ["template", "-hour"],
-                "indexes": [models.Index(fields=["template", "hour"], name="rollup_template_hour")],
+                "indexes": [
+                    models.Index(fields=["template", "hour"], name="rollup_template_hour"),
+                    models.Index(fields=["hour"], name="rollup_hour"),
+                ],
                 "constraints": [
                     models.UniqueConstraint(
                         fields=("template", "version", "hour", "label", "model", "provider"),

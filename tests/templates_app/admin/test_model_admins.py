@@ -270,3 +270,21 @@ def test_the_list_reads_none_of_the_heavy_columns(staff, logged):
     [listed] = [q for q in sql if "ORDER BY" in q.upper() and "COUNT(" not in q.upper()]
     for heavy in ("variables", "output_text", "block_hashes", "usage_raw", "checkpoints", '"body"'):
         assert heavy not in listed
+
+
+def test_the_filters_offer_the_values_of_recent_rollups_and_the_one_chosen(staff, logged):
+    Invocation.objects.bulk_create(
+        [
+            make_invocation(
+                logged, model="sim/retired", created_at=timezone.now() - timedelta(days=200)
+            )
+        ]
+    )
+
+    def offered(params: dict) -> set[str]:
+        response, _ = invocation_queries(staff, params)
+        [spec] = [s for s in response.context["cl"].filter_specs if s.title == "model"]
+        return {c["display"] for c in spec.choices(response.context["cl"])}
+
+    assert "sim/retired" not in offered({})
+    assert "sim/retired" in offered({"model": "sim/retired"})
