@@ -1,4 +1,5 @@
-"""Templates, their immutable versions, labels with their history, and API keys."""
+"""Templates, their immutable versions, labels with their history, API keys, and the
+invocation log with its hourly rollups."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import connection, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models, transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
@@ -380,11 +383,24 @@ class ApiKey(models.Model):
         return key, raw
 
 
+class InvocationQuerySet(models.QuerySet["Invocation"]):
+    def bulk_create(self, objs: Iterable[Invocation], **kwargs: Any) -> list[Invocation]:
+        """Insert ``objs`` and add them to their hourly rollups, in one transaction."""
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise ValueError("invocations are inserted once: a skipped row would miscount rollups")
+        with transaction.atomic(using=self.db, savepoint=False):
+            created = super().bulk_create(objs, **kwargs)
+            rollups_add(created, using=self.db)
+        return created
+
+
 class Invocation(models.Model):
     """One logged send: what was sent, what came back, what it cost and why it missed.
 
     Provider secrets are never stored here. Variable values are stored unless the
-    ``CACHET_LOG_VARIABLES`` setting says otherwise (see README).
+    ``CACHET_LOG_VARIABLES`` setting says otherwise (see README). A row is written once:
+    ``save`` of a new row and ``bulk_create`` add it to its ``InvocationRollup`` in the
+    same transaction (an update or a delete leaves the rollups as they were).
     """
 
     class Status(models.TextChoices):
@@ -430,12 +446,24 @@ class Invocation(models.Model):
     output_text = models.TextField(blank=True, default="")
     stop_reason = models.CharField(max_length=40, blank=True, default="")
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = InvocationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Every list is newest first with ``id`` breaking ties (keyset pages, the admin);
+        # see docs/architecture.md, "The invocation log at scale", for adding one live.
         indexes = [
-            models.Index(fields=["template", "-created_at"], name="invocation_template_time"),
+            models.Index(fields=["-created_at", "-id"], name="invocation_time_id"),
+            models.Index(
+                fields=["template", "-created_at", "-id"], name="invocation_template_time_id"
+            ),
+            models.Index(
+                fields=["status", "-created_at", "-id"],
+                name="invocation_failed_time_id",
+                condition=~models.Q(status="ok"),
+            ),
             models.Index(
                 fields=["template", "version", "label", "-created_at"],
                 name="invocation_version_label",
@@ -444,6 +472,15 @@ class Invocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template.slug} v{self.version.number} {self.model} {self.status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not (self._state.adding or kwargs.get("force_insert")):
+            super().save(*args, **kwargs)
+            return
+        using = kwargs.get("using") or DEFAULT_DB_ALIAS
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            rollups_add([self], using=using)
 
     @property
     def cache_write_tokens(self) -> int | None:
@@ -619,3 +656,147 @@ def _cached_fact_changed(sender: type[models.Model], **kwargs: Any) -> None:
     """Saves and deletes of what the send path caches; ``QuerySet.update()`` and
     ``bulk_create`` send no signal, so their callers call ``caches_invalidate`` themselves."""
     caches_invalidate()
+
+
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+)
+MONEY_FIELDS = ("cost_usd", "cost_without_cache_usd", "saved_usd")
+# What an hour of rollups is keyed by, and what it adds up.
+ROLLUP_KEY = ("template_id", "version_id", "hour", "label", "model", "provider")
+ROLLUP_SUMS = (
+    "calls",
+    "ok",
+    "hits",
+    "ok_hits",
+    *TOKEN_FIELDS,
+    *MONEY_FIELDS,
+    "saved_gross_usd",
+    "write_overhead_usd",
+)
+ROLLUP_UPSERT_ROWS = 40  # buckets a statement: 21 parameters each, under SQLite's 999
+
+
+def _usd_field() -> models.DecimalField:
+    return models.DecimalField(max_digits=24, decimal_places=10, default=Decimal(0))
+
+
+class InvocationRollup(models.Model):
+    """The invocations of one version in one UTC hour (per label, model and provider),
+    added up: what the stats and the charts read. Purging invocations keeps these."""
+
+    template = models.ForeignKey(Template, on_delete=models.CASCADE, related_name="rollups")
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="rollups")
+    hour = models.DateTimeField(help_text="the start of the UTC hour")
+    label = models.CharField(max_length=LABEL_MAX_LENGTH, blank=True, default="")
+    model = models.CharField(max_length=300)
+    provider = models.CharField(max_length=40)
+    calls = models.PositiveBigIntegerField(default=0)
+    ok = models.PositiveBigIntegerField(default=0, help_text="calls with status ok")
+    hits = models.PositiveBigIntegerField(default=0, help_text="calls that read the cache")
+    ok_hits = models.PositiveBigIntegerField(default=0, help_text="ok calls that read the cache")
+    input_tokens = models.PositiveBigIntegerField(default=0)
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cache_read_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_5m_tokens = models.PositiveBigIntegerField(default=0)
+    cache_write_1h_tokens = models.PositiveBigIntegerField(default=0)
+    cost_usd = _usd_field()
+    cost_without_cache_usd = _usd_field()
+    saved_usd = _usd_field()
+    saved_gross_usd = _usd_field()  # from the calls that saved
+    write_overhead_usd = _usd_field()  # from those that paid more for cache writes (negative)
+
+    class Meta:
+        ordering = ["template", "-hour"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["template", "version", "hour", "label", "model", "provider"],
+                name="rollup_bucket_unique",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["template", "hour"], name="rollup_template_hour"),
+            models.Index(fields=["hour"], name="rollup_hour"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.template_id} v{self.version_id} {self.hour:%Y-%m-%d %H}h {self.calls} calls"
+
+
+def rollup_hour(at: datetime) -> datetime:
+    """The start of the UTC hour ``at`` falls in."""
+    if timezone.is_naive(at):
+        at = timezone.make_aware(at, UTC)
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def rollup_values(invocation: Invocation) -> tuple[Any, ...]:
+    """What one invocation adds to its rollup, in ``ROLLUP_SUMS`` order."""
+    ok = invocation.status == Invocation.Status.OK
+    read = (invocation.cache_read_tokens or 0) > 0
+    saved = invocation.saved_usd or Decimal(0)
+    return (
+        1,
+        int(ok),
+        int(read),
+        int(ok and read),
+        *(getattr(invocation, name) or 0 for name in TOKEN_FIELDS),
+        *(getattr(invocation, name) or Decimal(0) for name in MONEY_FIELDS),
+        max(saved, Decimal(0)),
+        min(saved, Decimal(0)),
+    )
+
+
+def rollups_add(invocations: Iterable[Invocation], *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Add stored ``invocations`` to their hourly rollups (call inside their transaction)."""
+    buckets: dict[tuple[Any, ...], list[Any]] = {}
+    for invocation in invocations:
+        key = (
+            invocation.template_id,
+            invocation.version_id,
+            rollup_hour(invocation.created_at),
+            invocation.label,
+            invocation.model,
+            invocation.provider,
+        )
+        sums = buckets.setdefault(key, [0] * len(ROLLUP_SUMS))
+        for index, value in enumerate(rollup_values(invocation)):
+            sums[index] += value
+    rollups_upsert(buckets, using=using)
+
+
+def rollups_upsert(
+    buckets: dict[tuple[Any, ...], Sequence[Any]], *, using: str = DEFAULT_DB_ALIAS
+) -> None:
+    """Add ``buckets`` (``ROLLUP_KEY`` -> ``ROLLUP_SUMS``) to the rollups in place.
+
+    One ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` per 40 buckets: the
+    database adds under the row's lock, so writers in several processes never lose a
+    count, and every writer locks buckets in key order, so two batches cannot deadlock.
+    """
+    db = connections[using]
+    q = db.ops.quote_name
+    table = q(InvocationRollup._meta.db_table)
+    columns = [*ROLLUP_KEY, *ROLLUP_SUMS]
+    fields = [InvocationRollup._meta.get_field(name.removesuffix("_id")) for name in columns]
+    adds = ", ".join(f"{q(n)} = {table}.{q(n)} + excluded.{q(n)}" for n in ROLLUP_SUMS)
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    ordered = sorted(buckets.items())
+    for start in range(0, len(ordered), ROLLUP_UPSERT_ROWS):
+        chunk = ordered[start : start + ROLLUP_UPSERT_ROWS]
+        params = [
+            field.get_db_prep_save(value, db)
+            for key, sums in chunk
+            for field, value in zip(fields, (*key, *sums), strict=True)
+        ]
+        with db.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(q(n) for n in columns)}) "  # noqa: S608
+                f"VALUES {', '.join([row] * len(chunk))} "
+                f"ON CONFLICT ({', '.join(q(n) for n in ROLLUP_KEY)}) DO UPDATE SET {adds}",
+                params,
+            )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -12,10 +13,33 @@ from django.utils import timezone
 from .engine.errors import NotFoundError
 from .engine.labels import resolve_version
 from .engine.rendering import CompiledBody, compiled_for
-from .models import ApiKey, Invocation, Label, LabelMove, Template, TemplateAlias, Version
+from .models import (
+    MONEY_FIELDS,
+    TOKEN_FIELDS,
+    ApiKey,
+    Invocation,
+    InvocationRollup,
+    Label,
+    LabelMove,
+    Template,
+    TemplateAlias,
+    Version,
+    rollup_hour,
+)
 
 # Version fields a send does not read: the compiled body is cached per content hash.
 HEAVY_VERSION_FIELDS = ("body", "lint")
+# What a list of invocations does not show (InvocationOutputSerializer, the admin's list).
+INVOCATION_LIST_DEFERRED = (
+    "block_hashes",
+    "prefix_variable_hashes",
+    "usage_raw",
+    "last_fingerprint",
+    *(f"version__{field}" for field in HEAVY_VERSION_FIELDS),
+    "template__description",
+    "template__sample_variables",
+)
+HOUR = timedelta(hours=1)
 
 
 def templates_named(name: str) -> QuerySet[Template]:
@@ -113,11 +137,15 @@ def invocation_list(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[Invocation]:
-    """Invocations, newest first, filtered by template (slug or alias), version, model,
-    status, time."""
-    invocations = Invocation.objects.select_related("template", "version")
+    """Invocations, newest first (``id`` breaking ties), filtered by template (slug or
+    alias), version, model, status, time; without the columns a list does not show."""
+    invocations = Invocation.objects.select_related("template", "version").defer(
+        *INVOCATION_LIST_DEFERRED
+    )
     if template is not None:
-        invocations = invocations.filter(template__in=templates_named(template))
+        # The id itself, not a subquery: the planner then walks (template, time) in order.
+        ids = list(templates_named(template).values_list("id", flat=True))
+        invocations = invocations.filter(template_id__in=ids)
     if version is not None:
         invocations = invocations.filter(version__number=version)
     if model is not None:
@@ -131,33 +159,81 @@ def invocation_list(
     return invocations.order_by("-created_at", "-id")
 
 
-TOKEN_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-)
-MONEY_FIELDS = ("cost_usd", "cost_without_cache_usd", "saved_usd")
+def invocation_column_values(*, column: str, since: datetime | None = None) -> list[str]:
+    """The values ``column`` (``model``, ``provider``, ``label``) has taken since ``since``,
+    read from the rollups: they outlive purged rows, so a value may match no row any more."""
+    rollups = InvocationRollup.objects.all()
+    if since is not None:
+        rollups = rollups.filter(hour__gte=rollup_hour(since))
+    return list(rollups.order_by(column).values_list(column, flat=True).distinct())
+
+
+STATS_COUNTS = ("calls", "ok", "hits")
 
 
 def template_stats(
     *, template: Template, since: datetime | None = None, until: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """Per version: calls, errors, cache hit ratio, tokens by kind, cost and savings."""
-    invocations = invocation_list(template=template.slug, since=since, until=until)
-    rows = (
-        invocations.order_by()
-        .values("version__number")
-        .annotate(
-            calls=Count("id"),
-            ok=Count("id", filter=Q(status=Invocation.Status.OK)),
-            hits=Count("id", filter=Q(cache_read_tokens__gt=0)),
-            **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)},
-        )
-        .order_by("-version__number")
-    )
-    return [_stats_row(row) for row in rows]
+    """Per version: calls, errors, cache hit ratio, tokens by kind, cost and savings.
+
+    Whole hours come from the rollups (kept when invocations are purged); a part of an hour
+    at either end of ``since``..``until`` is added up from the logged rows."""
+    whole, parts = stats_hours(since, until)
+    by_version: dict[int, dict[str, Any]] = {}
+    sums = {name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)}
+    if whole is not None:
+        rollups = _in_hours(InvocationRollup.objects.filter(template=template), *whole)
+        counts = {name: Sum(name) for name in STATS_COUNTS}
+        _add_rows(by_version, rollups.values("version__number").annotate(**counts, **sums))
+    for start, end in parts:
+        logged = invocation_list(template=template.slug, since=start, until=end).order_by()
+        counts = {
+            "calls": Count("id"),
+            "ok": Count("id", filter=Q(status=Invocation.Status.OK)),
+            "hits": Count("id", filter=Q(cache_read_tokens__gt=0)),
+        }
+        _add_rows(by_version, logged.values("version__number").annotate(**counts, **sums))
+    return [_stats_row(by_version[number]) for number in sorted(by_version, reverse=True)]
+
+
+def stats_hours(
+    since: datetime | None, until: datetime | None
+) -> tuple[tuple[datetime | None, datetime | None] | None, list[tuple[datetime, datetime]]]:
+    """``since``..``until`` split into whole UTC hours (``None``: not one) and the parts of
+    an hour left at its ends."""
+    first = None if since is None else _hour_up(since)
+    last = None if until is None else rollup_hour(until)
+    if since is not None and until is not None and first >= last:
+        return None, [(since, until)] if since < until else []
+    parts = [(since, first)] if since is not None and first != since else []
+    if until is not None and last != until:
+        parts.append((last, until))
+    return (first, last), parts
+
+
+def _hour_up(at: datetime) -> datetime:
+    hour = rollup_hour(at)
+    return hour if hour == at else hour + HOUR
+
+
+def _in_hours(
+    rollups: QuerySet[InvocationRollup], first: datetime | None, last: datetime | None
+) -> QuerySet[InvocationRollup]:
+    if first is not None:
+        rollups = rollups.filter(hour__gte=first)
+    if last is not None:
+        rollups = rollups.filter(hour__lt=last)
+    return rollups.order_by()
+
+
+def _add_rows(into: dict[int, dict[str, Any]], rows: Iterable[dict[str, Any]]) -> None:
+    """Add per-version aggregate ``rows`` into ``into``, field by field."""
+    for row in rows:
+        number = row["version__number"]
+        total = into.setdefault(number, {"version__number": number})
+        for name, value in row.items():
+            if name != "version__number":
+                total[name] = total.get(name, 0) + (value or 0)
 
 
 def _stats_row(row: dict[str, Any]) -> dict[str, Any]:
@@ -195,24 +271,16 @@ def template_daily_stats(
     saved, ``write_overhead_usd`` (negative) from those that paid more for cache writes)."""
     last = today or timezone.now().astimezone(UTC).date()
     first = last - timedelta(days=days - 1)
+    rollups = _in_hours(
+        InvocationRollup.objects.filter(template=template),
+        datetime.combine(first, time.min, tzinfo=UTC),
+        datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC),
+    )
+    sums = ("calls", "ok", "saved_gross_usd", "write_overhead_usd", *TOKEN_FIELDS, *MONEY_FIELDS)
     rows = (
-        Invocation.objects.filter(
-            template=template,
-            created_at__gte=datetime.combine(first, time.min, tzinfo=UTC),
-            created_at__lt=datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC),
-        )
-        .annotate(day=TruncDate("created_at", tzinfo=UTC))
-        .order_by()
+        rollups.annotate(day=TruncDate("hour", tzinfo=UTC))
         .values("day")
-        .annotate(
-            calls=Count("id"),
-            ok=Count("id", filter=Q(status=Invocation.Status.OK)),
-            hits=Count("id", filter=Q(status=Invocation.Status.OK, cache_read_tokens__gt=0)),
-            # Before the sums named like their fields, which would shadow ``saved_usd``.
-            saved_gross_usd=Sum("saved_usd", filter=Q(saved_usd__gt=0)),
-            write_overhead_usd=Sum("saved_usd", filter=Q(saved_usd__lt=0)),
-            **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)},
-        )
+        .annotate(hits=Sum("ok_hits"), **{name: Sum(name) for name in sums})
     )
     by_day = {row["day"]: row for row in rows}
     return [

@@ -448,7 +448,8 @@ PURGE_BATCH = 5000
 
 def invocations_purge(*, before: datetime, batch: int = PURGE_BATCH) -> int:
     """Delete the invocation rows created before ``before``, oldest first, ``batch`` rows a
-    transaction, so sends writing new rows never wait long on a lock; the count deleted."""
+    transaction, so sends writing new rows never wait long on a lock; the count deleted.
+    Their hourly rollups stay: the stats and charts over past hours keep their figures."""
     if batch < 1:
         raise ValueError("batch must be at least 1")
     deleted = 0

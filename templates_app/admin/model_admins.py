@@ -6,19 +6,23 @@ Versions are read-only here: nothing in the admin edits or deletes a stored vers
 from __future__ import annotations
 
 import json
-from datetime import UTC
-from typing import Any
+from datetime import UTC, timedelta
+from functools import cached_property
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from gateway.types import effective_ttl
 
-from .. import services
+from .. import selectors, services
 from ..models import ApiKey, Invocation, LabelMove, Template, TemplateAlias, Version, alias_is_slug
 from . import catalog, editor, pages
 
@@ -242,6 +246,90 @@ class VersionNumberFilter(admin.SimpleListFilter):
         return queryset
 
 
+class RollupValueFilter(admin.SimpleListFilter):
+    """The values one column took in the last ``CHOICE_DAYS`` days, as the hourly rollups
+    know them: a small, time-bounded read, not a SELECT DISTINCT over the invocation log.
+    A value chosen in a link is offered even when older."""
+
+    column: ClassVar[str]
+    CHOICE_DAYS = 90
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        since = timezone.now() - timedelta(days=self.CHOICE_DAYS)
+        values = set(selectors.invocation_column_values(column=self.column, since=since))
+        values |= {self.value()} if self.value() else set()
+        return [(value, value) for value in sorted(values) if value]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset if value is None else queryset.filter(**{self.column: value})
+
+
+class ModelFilter(RollupValueFilter):
+    title = parameter_name = column = "model"
+
+
+class ProviderFilter(RollupValueFilter):
+    title = parameter_name = column = "provider"
+
+
+class LabelFilter(RollupValueFilter):
+    title = parameter_name = column = "label"
+
+
+class CreatedWithinFilter(admin.SimpleListFilter):
+    """Recent invocations by fixed windows (a range on the time index), instead of a date
+    hierarchy, whose links come from SELECT DISTINCT over the dates of the whole log."""
+
+    title = "logged within"
+    parameter_name = "within"
+    WINDOWS: ClassVar[dict[str, tuple[str, timedelta]]] = {
+        "1h": ("the last hour", timedelta(hours=1)),
+        "24h": ("the last 24 hours", timedelta(hours=24)),
+        "7d": ("the last 7 days", timedelta(days=7)),
+        "30d": ("the last 30 days", timedelta(days=30)),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(key, name) for key, (name, _) in self.WINDOWS.items()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        window = self.WINDOWS.get(self.value() or "")
+        if window is None:
+            return queryset
+        return queryset.filter(created_at__gte=timezone.now() - window[1])
+
+
+class CappedPaginator(Paginator):
+    """Counts at most ``cap`` rows (a COUNT over a LIMIT, never the whole log): the pages
+    stop there, and filters reach what is further back."""
+
+    cap = 10_000
+
+    @cached_property
+    def counted(self) -> int:
+        return self.object_list[: self.cap + 1].count()
+
+    @cached_property
+    def count(self) -> int:
+        return min(self.counted, self.cap)
+
+    @property
+    def capped(self) -> bool:
+        return self.counted > self.cap
+
+
+class InvocationChangeList(ChangeList):
+    def get_queryset(self, request: HttpRequest, exclude_parameters: Any = None) -> QuerySet[Any]:
+        """The rows without the columns the list does not show."""
+        queryset = super().get_queryset(request, exclude_parameters)
+        return queryset.defer(*selectors.INVOCATION_LIST_DEFERRED, *LIST_DEFERRED)
+
+
+# Shown on an invocation's own page, not in the list.
+LIST_DEFERRED = ("variables", "metadata", "checkpoints", "output_text", "error_message")
+
+
 def _tokens(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
 
@@ -273,11 +361,24 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "saved",
         "miss_reason",
     ]
-    list_filter = ["template", VersionNumberFilter, "model", "status", "provider", "label"]
+    # At millions of rows: no count of the whole log, filter choices from the templates,
+    # versions and rollups, and sorting by time only (the one order an index serves).
+    list_filter = [
+        CreatedWithinFilter,
+        "template",
+        VersionNumberFilter,
+        ModelFilter,
+        "status",
+        ProviderFilter,
+        LabelFilter,
+    ]
     search_fields = ["request_id", "caller", "error_message"]
-    date_hierarchy = "created_at"
     list_select_related = ["template", "version"]
     list_per_page = 50
+    paginator = CappedPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    sortable_by = ["when"]
     fieldsets = [
         (
             None,
@@ -308,6 +409,9 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
             },
         ),
     ]
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return InvocationChangeList
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [

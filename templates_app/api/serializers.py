@@ -24,7 +24,7 @@ from ..models import (
     Version,
     alias_list_problem,
 )
-from .pagination import Pagination
+from .pagination import KeysetPagination, Pagination, Position, cursor_decode
 
 # The code of an error about a name itself (unknown, or given twice): exception_handler.py
 # names all of them in the message.
@@ -469,7 +469,36 @@ class PageQuerySerializer(StrictSerializer):
     )
 
 
-class InvocationFilterSerializer(PageQuerySerializer):
+class CursorField(serializers.CharField):
+    """The ``cursor`` of a ``next`` link: the position a page starts after."""
+
+    def to_internal_value(self, data: Any) -> Position:
+        try:
+            return cursor_decode(super().to_internal_value(data))
+        except ValueError:
+            raise serializers.ValidationError(
+                "invalid cursor: pass the one in the previous page's `next` link, unchanged"
+            ) from None
+
+
+class CursorPageQuerySerializer(StrictSerializer):
+    """The query parameters of a list paged by cursor: ``limit`` and ``cursor``."""
+
+    limit = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=KeysetPagination.max_limit,
+        help_text=f"results per page (default {KeysetPagination.default_limit})",
+    )
+    cursor = CursorField(
+        required=False,
+        max_length=200,
+        help_text="where the page starts: the opaque cursor of the previous page's `next` "
+        "link (default: the newest rows)",
+    )
+
+
+class InvocationFilterSerializer(CursorPageQuerySerializer):
     template = StrictCharField(required=False, max_length=100)
     version = serializers.IntegerField(required=False, min_value=1)
     model = StrictCharField(required=False, max_length=300)

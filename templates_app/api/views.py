@@ -25,9 +25,10 @@ from ..sending.writer import invocations_visible
 from . import openapi
 from .auth import actor_name, key_of
 from .openapi import errors
-from .pagination import Pagination
+from .pagination import KeysetPagination, Pagination
 from .renderers import EventStreamRenderer
 from .serializers import (
+    CursorPageQuerySerializer,
     DiffOutputSerializer,
     InvocationFilterSerializer,
     InvocationOutputSerializer,
@@ -108,6 +109,19 @@ def paginated(serializer: type[serializers.Serializer]) -> serializers.Serialize
             "count": serializers.IntegerField(),
             "next": serializers.CharField(allow_null=True),
             "previous": serializers.CharField(allow_null=True),
+            "results": serializer(many=True),
+        },
+    )
+
+
+def cursor_paginated(serializer: type[serializers.Serializer]) -> serializers.Serializer:
+    """The schema of a list paged by cursor: ``next`` (a link, or null on the last page)
+    and ``results``."""
+    name = serializer.__name__.removesuffix("Serializer").removesuffix("Output")
+    return inline_serializer(
+        f"CursorPaginated{name}List",
+        {
+            "next": serializers.CharField(allow_null=True),
             "results": serializer(many=True),
         },
     )
@@ -529,21 +543,37 @@ class InvocationListApi(ApiView):
 
     @extend_schema(
         summary="List invocations",
-        description="Recorded sends, newest first, filtered by template, version, model, "
-        "status and time (`since` inclusive, `until` exclusive); `limit` and `offset` page "
-        "them. A key limited to some templates sees only theirs.",
+        description="Recorded sends, newest first (`id` breaking ties), filtered by template, "
+        "version, model, status and time (`since` inclusive, `until` exclusive). `limit` rows "
+        "a page; `next` is the link to the page after (null on the last one), whose `cursor` "
+        "names where it starts: pages never count the log nor skip rows by offset, and rows "
+        "logged meanwhile do not shift them. A key limited to some templates sees only theirs.",
         parameters=[InvocationFilterSerializer],
-        responses={200: paginated(InvocationOutputSerializer), **errors({404: None})},
+        responses={
+            200: cursor_paginated(InvocationOutputSerializer),
+            **errors(
+                {
+                    400: "Invalid input: an unknown parameter, a bad filter or an invalid "
+                    "`cursor`.",
+                    404: None,
+                }
+            ),
+        },
     )
     def get(self, request: Request) -> Response:
         filters = _valid(InvocationFilterSerializer, request.query_params)
-        for name in PageQuerySerializer().fields:  # read by the paginator, checked here
-            filters.pop(name, None)
+        page = {
+            name: filters.pop(name)
+            for name in CursorPageQuerySerializer().fields
+            if name in filters
+        }
         invocations_visible()
         queryset = selectors.for_api_key(
             selectors.invocation_list(**filters), api_key=key_of(request), via="template__"
         )
-        return _paginated(request, self, queryset, InvocationOutputSerializer)
+        paginator = KeysetPagination()
+        rows = paginator.paginate(queryset, request, **page)
+        return paginator.get_paginated_response(InvocationOutputSerializer(rows, many=True).data)
 
 
 class TemplateStatsApi(ApiView):
@@ -551,8 +581,11 @@ class TemplateStatsApi(ApiView):
 
     @extend_schema(
         summary="Template statistics",
-        description="Per version, over the invocations between `since` and `until`: calls, "
-        "errors, cache hit ratio, tokens by kind, cost and savings (USD).",
+        description="Per version, over the invocations between `since` (inclusive) and "
+        "`until` (exclusive): calls, errors, cache hit ratio, tokens by kind, cost and savings "
+        "(USD). Whole hours are read from hourly rollups, which `purge_invocations` keeps, so "
+        "purging the log does not change them; a part of an hour at either end is added up "
+        "from the logged rows, so there only the rows still logged count.",
         parameters=[StatsFilterSerializer],
         responses={200: STATS, **errors()},
     )

@@ -3,7 +3,9 @@
 A send builds its ``Invocation`` (with an id reserved ahead of time from the table's own
 sequence, so the answer can name it) and hands it to this process's writer. One thread
 writes what is queued with ``bulk_create``: it waits up to ``linger`` (50 ms) for rows to
-pile up, then writes them (at most ``batch_size``) in one statement. The guarantees:
+pile up, then writes them (at most ``batch_size``) in one statement, and adds them to their
+hourly rollups in the same transaction (``Invocation.objects.bulk_create``; a row saved on
+its own in ``_save_each`` is added with it the same way). The guarantees:
 
 - **Nothing is dropped when the queue is full**: ``put`` waits for room (back-pressure on
   the sends), it never discards a row.

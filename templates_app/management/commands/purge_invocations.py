@@ -15,7 +15,8 @@ from templates_app.services import PURGE_BATCH, invocations_purge, invocations_t
 class Command(BaseCommand):
     help = (
         "Delete invocation rows older than --days (default: CACHET_INVOCATION_RETENTION_DAYS), "
-        "in small batches that never hold up sends."
+        "in small batches that never hold up sends. Their hourly rollups are kept: the stats "
+        "and charts over past hours do not change."
     )
 
     def add_arguments(self, parser: Any) -> None:

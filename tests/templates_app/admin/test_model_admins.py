@@ -1,15 +1,23 @@
 """The admin: pages load for staff, versions are read-only, API keys are shown once,
-template aliases are edited with the same rules as in the API."""
+template aliases are edited with the same rules as in the API, the invocation list stays
+cheap at millions of rows."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from templates_app import services
-from templates_app.models import ApiKey, Template, hash_key
-from tests.factories import make_template, make_version
+from templates_app.admin.model_admins import CappedPaginator
+from templates_app.models import ApiKey, Invocation, Template, hash_key
+from tests.factories import make_invocation, make_template, make_version
 
 pytestmark = pytest.mark.django_db
 
@@ -199,3 +207,84 @@ def test_the_admin_refuses_a_slug_that_is_an_alias(staff):
         "slug 'triage' is already an alias of template 'support-triage'"
     ]
     assert not Template.objects.filter(slug="triage").exists()
+
+
+# --- the invocation list at scale -------------------------------------------------------------
+
+
+def invocation_queries(staff, params: dict | None = None) -> tuple[Any, list[str]]:
+    """The changelist's response and the SQL it ran against the invocation table."""
+    table = connection.ops.quote_name(Invocation._meta.db_table)
+    with CaptureQueriesContext(connection) as queries:
+        response = staff.get(reverse("admin:templates_app_invocation_changelist"), params or {})
+    return response, [q["sql"] for q in queries.captured_queries if table in q["sql"]]
+
+
+@pytest.fixture
+def logged(staff):
+    version = make_version()
+    Invocation.objects.bulk_create(
+        [make_invocation(version, model=f"sim/model-{n % 3}", label="production") for n in range(7)]
+    )
+    return version
+
+
+def test_the_invocation_list_never_counts_the_whole_log_nor_asks_it_for_distinct_values(
+    staff, logged
+):
+    for params in ({}, {"template__id__exact": logged.template_id}, {"model": "sim/model-1"}):
+        response, sql = invocation_queries(staff, params)
+        assert response.status_code == 200
+        assert [q for q in sql if "DISTINCT" in q.upper()] == []
+        # The one count is bounded by a LIMIT inside it.
+        assert [q for q in sql if "COUNT(" in q.upper() and "LIMIT" not in q.upper()] == []
+
+
+def test_the_model_provider_and_label_filters_offer_what_the_rollups_hold(staff, logged):
+    response, _ = invocation_queries(staff)
+    choices = {title: {c["display"] for c in spec.choices(response.context["cl"])} for title, spec in
+               [(s.title, s) for s in response.context["cl"].filter_specs]}  # fmt: skip
+    assert {"sim/model-0", "sim/model-1", "sim/model-2"} <= choices["model"]
+    assert "production" in choices["label"] and "sim" in choices["provider"]
+    filtered, _ = invocation_queries(staff, {"model": "sim/model-1"})
+    assert filtered.context["cl"].result_count == 2
+
+
+def test_the_logged_within_filter_narrows_the_list_to_recent_rows(staff, logged):
+    Invocation.objects.filter(pk__in=Invocation.objects.values("pk")[:3]).update(
+        created_at=timezone.now() - timedelta(days=3)
+    )
+    response, _ = invocation_queries(staff, {"within": "24h"})
+    assert response.context["cl"].result_count == 4
+
+
+def test_past_the_cap_the_list_says_more_than_and_stops_counting(staff, logged, monkeypatch):
+    monkeypatch.setattr(CappedPaginator, "cap", 5)
+    response, _ = invocation_queries(staff)
+    assert response.context["cl"].result_count == 5
+    assert b"more than 5 invocations" in response.content
+
+
+def test_the_list_reads_none_of_the_heavy_columns(staff, logged):
+    _, sql = invocation_queries(staff)
+    [listed] = [q for q in sql if "ORDER BY" in q.upper() and "COUNT(" not in q.upper()]
+    for heavy in ("variables", "output_text", "block_hashes", "usage_raw", "checkpoints", '"body"'):
+        assert heavy not in listed
+
+
+def test_the_filters_offer_the_values_of_recent_rollups_and_the_one_chosen(staff, logged):
+    Invocation.objects.bulk_create(
+        [
+            make_invocation(
+                logged, model="sim/retired", created_at=timezone.now() - timedelta(days=200)
+            )
+        ]
+    )
+
+    def offered(params: dict) -> set[str]:
+        response, _ = invocation_queries(staff, params)
+        [spec] = [s for s in response.context["cl"].filter_specs if s.title == "model"]
+        return {c["display"] for c in spec.choices(response.context["cl"])}
+
+    assert "sim/retired" not in offered({})
+    assert "sim/retired" in offered({"model": "sim/retired"})

@@ -127,7 +127,7 @@ def test_a_send_through_an_alias_answers_and_records_the_template_by_its_slug(ap
     invocation = Invocation.objects.get(pk=second.json()["invocation_id"])
     assert invocation.template == template
     url = reverse("invocation-list")
-    assert api.get(url, {"template": ALIAS}).json()["count"] == 2
+    assert len(api.get(url, {"template": ALIAS}).json()["results"]) == 2
     stats = api.get(reverse("stats", args=[ALIAS])).json()
     assert stats["template"] == "doc-qa" and stats["versions"][0]["calls"] == 2
 
@@ -293,12 +293,12 @@ def test_invocations_can_be_filtered(api, template):
     send(api, version=2)
     send(api, version=2, model="sim/claude-haiku-4-5")
     url = reverse("invocation-list")
-    assert api.get(url).json()["count"] == 3
-    assert api.get(url, {"version": 2}).json()["count"] == 2
-    assert api.get(url, {"model": "sim/claude-haiku-4-5"}).json()["count"] == 1
-    assert api.get(url, {"template": "doc-qa", "status": "ok"}).json()["count"] == 3
-    assert api.get(url, {"template": "other"}).json()["count"] == 0
-    assert api.get(url, {"since": "2999-01-01T00:00:00Z"}).json()["count"] == 0
+    assert len(api.get(url).json()["results"]) == 3
+    assert len(api.get(url, {"version": 2}).json()["results"]) == 2
+    assert len(api.get(url, {"model": "sim/claude-haiku-4-5"}).json()["results"]) == 1
+    assert len(api.get(url, {"template": "doc-qa", "status": "ok"}).json()["results"]) == 3
+    assert len(api.get(url, {"template": "other"}).json()["results"]) == 0
+    assert len(api.get(url, {"since": "2999-01-01T00:00:00Z"}).json()["results"]) == 0
     newest = api.get(url, {"limit": 1}).json()["results"][0]
     assert newest["model"] == "sim/claude-haiku-4-5" and newest["usage"]["input_tokens"] > 0
     bad = api.get(url, {"status": "great"})
