@@ -193,6 +193,12 @@ class Target:
     rss_load: float | None = None
     markers: str = "not checked"
     watch: MemoryWatch | None = None
+    ttfb: list[float] = field(default_factory=list)  # seconds to the first byte, streamed
+
+
+def streamed(body: bytes) -> bytes:
+    """``body`` asking for a streamed answer (every target here reads ``"stream": true``)."""
+    return json.dumps({**json.loads(body), "stream": True}).encode()
 
 
 def chat_body() -> bytes:
@@ -435,6 +441,39 @@ async def interleaved(targets: list[Target], levels: dict[int, int], rounds: int
                 await client.aclose()
 
 
+async def first_bytes(targets: list[Target], total: int, rounds: int) -> None:
+    """Time to the first byte of a streamed answer at concurrency 1, targets taking turns."""
+    clients = {t.name: httpx.AsyncClient(headers=t.headers, timeout=60) for t in targets}
+
+    async def one(t: Target) -> None:
+        started = time.perf_counter()
+        first = None
+        try:
+            async with clients[t.name].stream("POST", t.url, content=streamed(t.body)) as answer:
+                async for _ in answer.aiter_raw():
+                    first = first or time.perf_counter()
+                ok = answer.status_code == 200
+        except httpx.HTTPError:
+            ok = False
+        if ok and first is not None:
+            t.ttfb.append(first - started)
+        else:
+            t.errors += 1
+
+    try:
+        for t in targets:  # warm
+            for _ in range(5):
+                await one(t)
+            t.ttfb.clear()
+        for _ in range(rounds):
+            for t in targets:
+                for _ in range(total // rounds):
+                    await one(t)
+    finally:
+        for client in clients.values():
+            await client.aclose()
+
+
 async def hammer(
     url: str, headers: dict[str, str], body: bytes, concurrency: int, seconds: float
 ) -> tuple[float, int, int]:
@@ -517,6 +556,13 @@ def added(target: Target, direct: Target, concurrency: int, p: float) -> float |
     return (percentile(mine, p) - percentile(base, p)) * 1000
 
 
+def added_first_byte(target: Target, direct: Target) -> float | None:
+    """``target``'s median time to a streamed answer's first byte minus the direct call's."""
+    if not target.ttfb or not direct.ttfb:
+        return None
+    return (percentile(target.ttfb, 50) - percentile(direct.ttfb, 50)) * 1000
+
+
 def ratio(ours: float | None, theirs: float | None) -> str:
     """Cachet's figure divided by a peer's, as ``1.23×``; '–' when either is missing or
     not positive (an added latency at or below the direct call's has no ratio)."""
@@ -534,21 +580,24 @@ def table(targets: list[Target]) -> list[str]:
     direct = next(t for t in targets if t.name == "direct")
     lines = [
         "| one worker each, same stub, same request | added p50 c=1 | added p99 c=1 "
-        "| added p50 c=8 | req/s c=64 | RSS idle / load | markers |",
-        "|---|---|---|---|---|---|---|",
+        "| added p50 c=8 | added first byte p50, streamed | req/s c=64 | RSS idle / load "
+        "| markers |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for t in targets:
         if t.error:
-            cells = [f"failed: {t.error[:120]} ({t.errors} errors)", "", "", "", "", t.markers]
+            cells = [f"failed: {t.error[:120]} ({t.errors} errors)", "", "", "", "", "", t.markers]
         elif t is direct:
             p50_1, p99_1, p50_8 = (
                 percentile(t.latency[c], p) * 1000 if t.latency.get(c) else None
                 for c, p in ((1, 50), (1, 99), (8, 50))
             )
+            first = percentile(t.ttfb, 50) * 1000 if t.ttfb else None
             cells = [
                 f"(baseline {ms(p50_1)})",
                 f"(baseline {ms(p99_1)})",
                 f"(baseline {ms(p50_8)})",
+                f"(baseline {ms(first)})",
                 f"{t.rps:,.0f}" if t.rps is not None else "–",
                 "–",
                 t.markers,
@@ -558,6 +607,7 @@ def table(targets: list[Target]) -> list[str]:
                 f"**{ms(added(t, direct, 1, 50))}**",
                 ms(added(t, direct, 1, 99)),
                 ms(added(t, direct, 8, 50)),
+                ms(added_first_byte(t, direct)),
                 f"{t.rps:,.0f}" if t.rps is not None else "–",
                 f"{t.rss_idle:.0f} / {t.rss_load:.0f} MiB"
                 if t.rss_idle is not None and t.rss_load is not None
@@ -584,6 +634,7 @@ def ratios(targets: list[Target]) -> str:
         figures = [
             ("added p50 c=1", added(cachet, direct, 1, 50), added(other, direct, 1, 50)),
             ("added p50 c=8", added(cachet, direct, 8, 50), added(other, direct, 8, 50)),
+            ("added first byte", added_first_byte(cachet, direct), added_first_byte(other, direct)),
             ("req/s", cachet.rps, other.rps),
             ("RSS at load", cachet.rss_load, other.rss_load),
         ]
@@ -659,6 +710,10 @@ def measure(args: argparse.Namespace, cache: Path) -> list[Target]:
 
         print(f"latency, stub 20 ms, {levels} calls per target ...", flush=True)
         asyncio.run(interleaved(live, levels, rounds=10))
+
+        first_calls = 100 if quick else 300
+        print(f"time to first byte, streamed, stub 20 ms, {first_calls} calls each ...", flush=True)
+        asyncio.run(first_bytes(live, first_calls, rounds=10))
 
         set_stub_latency(stub_port, 0)
         print(f"throughput, stub 0 ms, concurrency 64, {seconds} s each ...", flush=True)

@@ -13,6 +13,7 @@ from benchmarks import peers, upstream
 def target(name, **figures):
     t = peers.Target(name, markers="yes")
     t.latency = {1: [0.020] * 98 + [0.030] * 2, 8: [0.025] * 100}
+    t.ttfb = [0.021] * 10
     for key, value in figures.items():
         setattr(t, key, value)
     return t
@@ -41,6 +42,7 @@ def test_the_table_shows_added_latency_and_a_failed_peer_as_failed():
     direct = target("direct", rps=6000.0)
     cachet = target("Cachet", rps=100.0, rss_idle=90.0, rss_load=110.0)
     cachet.latency = {1: [0.026] * 100, 8: [0.035] * 100}
+    cachet.ttfb = [0.024] * 10
     portkey = target("Portkey", rps=400.0, rss_idle=80.0, rss_load=220.0)
     litellm = target(
         "LiteLLM", error="did not start: exited with 1", errors=0, markers="not checked"
@@ -48,16 +50,19 @@ def test_the_table_shows_added_latency_and_a_failed_peer_as_failed():
     lines = peers.table([direct, cachet, portkey, litellm])
     assert lines[0].startswith("| one worker each, same stub, same request | added p50 c=1 |")
     assert (
-        lines[2]
-        == "| direct | (baseline 20.00 ms) | (baseline 30.00 ms) | (baseline 25.00 ms) | 6,000 | – | yes |"
+        lines[2] == "| direct | (baseline 20.00 ms) | (baseline 30.00 ms) | (baseline 25.00 ms) "
+        "| (baseline 21.00 ms) | 6,000 | – | yes |"
     )
-    assert lines[3] == "| Cachet | **6.00 ms** | -4.00 ms | 10.00 ms | 100 | 90 / 110 MiB | yes |"
+    assert lines[3] == (
+        "| Cachet | **6.00 ms** | -4.00 ms | 10.00 ms | 3.00 ms | 100 | 90 / 110 MiB | yes |"
+    )
     assert lines[4].startswith("| Portkey | **0.00 ms** |")
     assert "failed: did not start" in lines[5] and "(0 errors)" in lines[5]
     assert "6.00" not in lines[5]  # no figures for a peer that did not run
     line = peers.ratios([direct, cachet, portkey, litellm])
     assert (
-        "Cachet ÷ Portkey: added p50 c=1 –, added p50 c=8 –, req/s 0.25×, RSS at load 0.50×" in line
+        "Cachet ÷ Portkey: added p50 c=1 –, added p50 c=8 –, added first byte –, req/s 0.25×, "
+        "RSS at load 0.50×" in line
     )
     assert "Cachet ÷ LiteLLM: – (no figures for both)" in line
 
