@@ -12,7 +12,9 @@ a template whose system prompt holds a 10k-token cached document, and measures:
     the stub called directly with the same body, and the invocation rows counted after;
 (c) capacity: N sends in flight at once through one worker against a 2-second stub, for
     N = 100, 1000 and 2000; wall time against the 2 s ideal;
-(d) resident memory of each worker, peak over each phase.
+(d) resident memory of each worker, peak over each phase;
+(s) with ``--parts s``: a soak, one worker under steady load (concurrency 32, zero-latency
+    stub) for ``--soak-minutes`` (default 10), its resident memory sampled every 30 s.
 
     .venv/bin/python benchmarks/gateway.py [--quick] [--database-url URL]
 
@@ -463,7 +465,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer calls, for a smoke run")
     parser.add_argument("--database-url", default=DEFAULT_DATABASE)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
-    parser.add_argument("--parts", default="abc", help="which of (a), (b), (c) to run")
+    parser.add_argument("--parts", default="abc", help="which of (a), (b), (c), (s) to run")
+    parser.add_argument("--soak-minutes", type=float, default=10.0)
     args = parser.parse_args()
     per_level = {1: 400, 8: 800, 64: 1600} if args.quick else {1: 2000, 8: 4000, 64: 8000}
     seconds = 5 if args.quick else 15
@@ -485,6 +488,8 @@ def main() -> None:
         part_b(args, key, wire, seconds, memory)
     if "c" in args.parts:
         part_c(args, key, capacity, memory)
+    if "s" in args.parts:
+        part_s(args, key)
     print("\n(d) peak resident memory per worker (MiB)")
     for part, figures in memory.items():
         print(f"({part}): {figures}")
@@ -559,6 +564,58 @@ def part_c(args, key, capacity, memory) -> None:  # noqa: ANN001
         print(f"| {r['n']} | {r['wall']:.2f} | {r['wall'] / 2:.2f}x | {r['failures']} |")
         if r["sample"]:
             print(f"  first failure: {r['sample']}")
+
+
+async def soak(
+    cachet: Cachet, key: str, pid: int, seconds: float
+) -> list[tuple[float, float, int]]:
+    """Sends on 32 connections for ``seconds``; (elapsed s, worker RSS MiB, sends) every 30 s."""
+    url = f"{cachet.url}/api/v1/templates/bench/send"
+    body = json.dumps({"variables": QUESTION}).encode()
+    headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+    limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
+    started = time.perf_counter()
+    deadline = started + seconds
+    sent = failed = 0
+    samples: list[tuple[float, float, int]] = []
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal sent, failed
+        while time.perf_counter() < deadline:
+            try:
+                response = await client.post(url, content=body)
+                sent += response.status_code == 200
+                failed += response.status_code != 200
+            except httpx.HTTPError:
+                failed += 1
+
+    async def sampler() -> None:
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(30)
+            samples.append((time.perf_counter() - started, rss_kib(pid) / 1024, sent))
+
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=60) as client:
+        await asyncio.gather(sampler(), *(worker(client) for _ in range(32)))
+    if failed:
+        print(f"  {failed} sends failed")
+    return samples
+
+
+def part_s(args, key) -> None:  # noqa: ANN001
+    minutes = args.soak_minutes
+    print(f"\n(s) soak: one worker, concurrency 32, zero-latency stub, {minutes:g} minutes")
+    stub_context, stub_port = stub(0)
+    with stub_context:
+        cachet = Cachet(args.database_url, stub_port, 1)
+        with cachet.serve() as server:
+            samples = asyncio.run(soak(cachet, key, server.pid, minutes * 60))
+    print("| elapsed | worker RSS | sends so far |")
+    print("|---|---|---|")
+    for elapsed, rss, sent in samples:
+        print(f"| {elapsed:.0f} s | {rss:.1f} MiB | {sent:,} |")
+    if len(samples) >= 3:
+        settled, last = samples[1][1], samples[-1][1]
+        print(f"growth after the first minute: {last - settled:+.1f} MiB ({last / settled:.3f}×)")
 
 
 if __name__ == "__main__":
