@@ -66,6 +66,7 @@ from benchmarks.gateway import (  # noqa: E402
     machine,
     percentile,
     prepare,
+    read_response,
     rss_kib,
     running,
     template_body,
@@ -515,34 +516,6 @@ async def hammer(
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     return done / (time.perf_counter() - started), done, failed
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
-    """Read one HTTP/1.1 response (Content-Length or chunked); its status, and whether the
-    server closes the connection after it."""
-    head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-    status, headers = parse_head(head)
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        while True:
-            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-            await reader.readexactly(size + 2)
-            if size == 0:
-                break
-    else:
-        await reader.readexactly(int(headers.get("content-length", "0")))
-    return status, headers.get("connection", "").lower() == "close"
-
-
-def parse_head(head: str) -> tuple[int, dict[str, str]]:
-    """The status and the (lower-cased) headers of an HTTP/1.1 response head."""
-    lines = head.split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    headers = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-    return status, headers
 
 
 # -- the table --------------------------------------------------------------------------
