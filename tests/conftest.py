@@ -64,3 +64,27 @@ def both_routes(request, monkeypatch) -> str:
     """Runs the test with the send routes served by Django, then by the direct router."""
     monkeypatch.setattr(tests.asgi, "ROUTE", request.param)
     return request.param
+
+
+@pytest.fixture
+def fresh_simulator():
+    """Sends leave no simulated cache entries or provider clients behind for later tests."""
+    from django.core.cache import cache
+
+    from templates_app.sending import clients
+
+    cache.clear()
+    clients.forget_clients()
+    yield
+    cache.clear()
+    clients.forget_clients()
+
+
+@pytest.fixture
+def template(db):
+    """Template ``doc-qa`` with its version 1 (``tests/factories.py``)."""
+    from tests.factories import make_template, make_version
+
+    stored = make_template()
+    make_version(stored)
+    return stored

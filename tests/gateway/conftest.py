@@ -1,4 +1,5 @@
-"""The HTTP provider clients' tests run on both transports: aiohttp (the default) and httpx."""
+"""The HTTP provider clients' tests run on both transports: aiohttp (the default) and httpx.
+Bedrock's client is boto3's, which has a transport of its own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ CLIENT_TESTS = ("test_client.py", "test_responses.py", "test_http.py")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if metafunc.definition.path.name in CLIENT_TESTS and "transport" in metafunc.fixturenames:
+    path = metafunc.definition.path
+    if path.name in CLIENT_TESTS and path.parent.name != "bedrock":
         metafunc.parametrize("transport", TRANSPORTS, indirect=True)
 
 

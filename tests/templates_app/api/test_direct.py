@@ -8,36 +8,18 @@ from typing import Any
 
 import pytest
 from django.core.asgi import get_asgi_application
-from django.core.cache import cache
 
 from templates_app.api.direct import DirectRouter
 from templates_app.models import ApiKey
-from templates_app.sending import clients
 from tests.asgi import call_in_loop
-from tests.factories import DOCUMENT, make_template, make_version
+from tests.factories import DOCUMENT, make_template
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_simulator")]
 
 SEND = "/api/v1/templates/doc-qa/send"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 # Headers that differ between two answers of the same request whoever serves them.
 VOLATILE = {"date", "server"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_simulator():
-    cache.clear()
-    clients.forget_clients()
-    yield
-    cache.clear()
-    clients.forget_clients()
-
-
-@pytest.fixture
-def template():
-    template = make_template()
-    make_version(template)
-    return template
 
 
 class Recorder:

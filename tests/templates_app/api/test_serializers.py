@@ -7,29 +7,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from templates_app import services
 from templates_app.models import Invocation
-from templates_app.sending import clients
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_simulator")]
 
 API = "/api/v1"
 SLUG = "doc-qa"
 VALUES = {"document": DOCUMENT, "question": "Uptime?"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_simulator():
-    """Sends here leave no simulated cache entries behind for later tests to read."""
-    cache.clear()
-    clients.forget_clients()
-    yield
-    cache.clear()
-    clients.forget_clients()
 
 
 @pytest.fixture

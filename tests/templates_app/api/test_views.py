@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
-from templates_app.sending import clients, writer
+from templates_app.sending import writer
 from templates_app.sending.writer import InvocationWriter, writer_stop
 from tests.asgi import call_asgi
-from tests.factories import DOCUMENT, make_template, make_version
+from tests.factories import DOCUMENT
 
-pytestmark = pytest.mark.usefixtures("both_routes")
+pytestmark = [pytest.mark.usefixtures("both_routes"), pytest.mark.usefixtures("fresh_simulator")]
 
 SEND = "/api/v1/templates/doc-qa/send"
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
-
-
-@pytest.fixture(autouse=True)
-def fresh_simulator():
-    """Sends here leave no simulated cache entries behind for later tests to read."""
-    cache.clear()
-    clients.forget_clients()
-    yield
-    cache.clear()
-    clients.forget_clients()
-
-
-@pytest.fixture
-def template(db):
-    template = make_template()
-    make_version(template)
-    return template
 
 
 def bearer(key: str, accept: str) -> dict[str, str]:

@@ -11,30 +11,17 @@ from django.urls import reverse
 
 from gateway.catalog import get_profile
 from templates_app.models import Invocation
-from templates_app.sending import clients
 from tests.asgi import call_asgi
-from tests.factories import DOCUMENT, make_template, make_version
+from tests.factories import DOCUMENT, make_version
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.usefixtures("both_routes"),
+    pytest.mark.usefixtures("fresh_simulator"),
+]
 
 VALUES = {"document": DOCUMENT, "question": "What is the uptime?"}
 ALIAS = "pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"
-
-
-@pytest.fixture(autouse=True)
-def fresh_simulator():
-    cache.clear()
-    clients.forget_clients()
-    yield
-    cache.clear()
-    clients.forget_clients()
-
-
-@pytest.fixture
-def template():
-    template = make_template()
-    make_version(template)
-    return template
 
 
 def send(api, slug="doc-qa", **payload):

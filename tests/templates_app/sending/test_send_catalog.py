@@ -11,7 +11,7 @@ from django.urls import reverse
 from gateway.catalog import active_catalog, get_profile, load_catalog, use_catalog
 from templates_app.models import Invocation
 from templates_app.sending import clients
-from tests.factories import DOCUMENT, make_template, make_version
+from tests.factories import DOCUMENT
 from tests.fakes import anthropic as fake
 from tests.fakes.server import FakeServer
 
@@ -29,13 +29,6 @@ def fresh():
     use_catalog(before)
     cache.clear()
     clients.forget_clients()
-
-
-@pytest.fixture
-def template():
-    template = make_template()
-    make_version(template)
-    return template
 
 
 def send(api, **payload):
