@@ -88,14 +88,19 @@ def aio_client(limits: httpx.Limits, **options: Any) -> httpx.AsyncClient:
     """An httpx client on aiohttp: at most ``limits.max_connections`` connections open,
     idle ones closed after ``limits.keepalive_expiry`` (aiohttp has no cap on idle ones)."""
 
+    # As httpx's own pool: its CA bundle (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), and the
+    # proxies of HTTPS_PROXY / HTTP_PROXY / NO_PROXY, which httpx ignores once it is handed a
+    # transport and aiohttp reads only when told to.
+    tls = httpx.create_ssl_context()
+
     def session() -> aiohttp.ClientSession:
         # Made on first use, inside the event loop that the client serves.
         connector = aiohttp.TCPConnector(
             limit=limits.max_connections or 0,
             limit_per_host=0,
             keepalive_timeout=limits.keepalive_expiry or 5.0,
-            enable_cleanup_closed=False,
+            ssl=tls,
         )
-        return aiohttp.ClientSession(connector=connector, auto_decompress=False)
+        return aiohttp.ClientSession(connector=connector, auto_decompress=False, trust_env=True)
 
     return httpx.AsyncClient(transport=AioTransport(client=session), **options)

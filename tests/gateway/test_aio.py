@@ -110,3 +110,25 @@ def test_a_body_cut_short_is_a_protocol_error(server):
     port, plan = server
     plan.append("cut")
     assert isinstance(call(port), httpx.RemoteProtocolError)
+
+
+def test_proxies_from_the_environment_are_used_as_httpx_would(monkeypatch, server):
+    # A proxy that hangs up: the call fails there, not at the (unreachable) host itself.
+    port, plan = server
+    plan.append("close")
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    async def go() -> BaseException:
+        client = aio_client(LIMITS, timeout=httpx.Timeout(5.0, connect=2.0))
+        try:
+            await client.post("http://provider.invalid/v1", content=b"{}")
+        except Exception as exc:  # noqa: BLE001 - what the client raised is the subject
+            return exc
+        finally:
+            await client.aclose()
+        raise AssertionError("the call succeeded")
+
+    error = asyncio.run(go())
+    assert isinstance(error, httpx.RemoteProtocolError), error  # the proxy hung up
