@@ -16,6 +16,7 @@ from django.test import Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tests.asgi
 from templates_app.models import Template
 from tests.asgi import RoutedClient
 from tests.factories import make_body, make_version
@@ -34,6 +35,8 @@ WRITE_ENDPOINTS = [
     ("render", "post", f"{API}/templates/{SLUG}/render"),
     ("lint", "post", f"{API}/templates/{SLUG}/lint"),
     ("send", "post", f"{API}/templates/{SLUG}/send"),
+    # The same route served by the direct router (tests/asgi.py): the sweep runs both ways.
+    ("send-direct", "post", f"{API}/templates/{SLUG}/send"),
 ]
 ENDPOINT = {name: (method, path) for name, method, path in WRITE_ENDPOINTS}
 
@@ -77,7 +80,10 @@ RAW_BODIES: list[tuple[str, bytes]] = [
 
 
 @pytest.fixture
-def client(api_key: str, both_routes: str) -> Client:
+def client(request, api_key: str, monkeypatch) -> Client:
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("endpoint") == "send-direct":
+        monkeypatch.setattr(tests.asgi, "ROUTE", "direct")
     return RoutedClient(HTTP_AUTHORIZATION=f"Bearer {api_key}")
 
 
