@@ -7,7 +7,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from gateway.aio import DEFAULT_TRANSPORT, TRANSPORTS
+from gateway.registry import DEFAULT_HTTP_TRANSPORT, HTTP_TRANSPORTS
 
 from .env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
@@ -197,7 +197,7 @@ GATEWAY = {
     # httpx pools per provider and process, taken in turn (gateway/http.py), on the httpx
     # transport; the aiohttp one (gateway/aio.py, the default) needs one.
     "POOLS": env_int("CACHET_PROVIDER_POOLS", 4, minimum=1),
-    "HTTP_TRANSPORT": env_choice("CACHET_HTTP_TRANSPORT", TRANSPORTS, DEFAULT_TRANSPORT),
+    "HTTP_TRANSPORT": env_choice("CACHET_HTTP_TRANSPORT", HTTP_TRANSPORTS, DEFAULT_HTTP_TRANSPORT),
     # An operator's model catalog file (TOML or JSON) applied over the built-in one.
     "CATALOG_FILE": env_str("CACHET_CATALOG_FILE"),
 }

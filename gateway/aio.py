@@ -23,9 +23,6 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
-TRANSPORTS = ("aiohttp", "httpx")
-DEFAULT_TRANSPORT = "aiohttp"
-
 
 def httpx_error(exc: BaseException, *, sending: bool) -> httpx.TransportError | None:
     """The httpx error for aiohttp's ``exc``; ``sending``: before the answer's headers came."""

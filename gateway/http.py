@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from gateway.aio import DEFAULT_TRANSPORT, aio_client
+from gateway.aio import aio_client
 from gateway.errors import (
     GatewayError,
     ProviderConnectionError,
@@ -25,6 +25,7 @@ from gateway.errors import (
     ServerError,
     StreamInterruptedError,
 )
+from gateway.registry import DEFAULT_HTTP_TRANSPORT
 from gateway.retry import with_retries
 from gateway.sse import iter_lines, iter_sse
 
@@ -45,7 +46,7 @@ def pooled_clients(
 ) -> list[httpx.AsyncClient]:
     """``pools`` httpx clients that share ``limits`` between them, each with ``options``; on
     aiohttp (``gateway/aio.py``) one client, whose pool has no per-request cost to spread."""
-    if (transport or DEFAULT_TRANSPORT) == "aiohttp":
+    if (transport or DEFAULT_HTTP_TRANSPORT) == "aiohttp":
         return [aio_client(limits, **options)]
     per_pool = httpx.Limits(
         max_connections=max(1, (limits.max_connections or DEFAULT_LIMITS.max_connections) // pools),
@@ -56,7 +57,7 @@ def pooled_clients(
 
 def transport_of(config: Mapping[str, Any]) -> str:
     """The ``GATEWAY`` setting ``HTTP_TRANSPORT``: ``aiohttp`` (the default) or ``httpx``."""
-    return str(config.get("HTTP_TRANSPORT") or DEFAULT_TRANSPORT)
+    return str(config.get("HTTP_TRANSPORT") or DEFAULT_HTTP_TRANSPORT)
 
 
 def pool_limits(config: Mapping[str, Any]) -> httpx.Limits:

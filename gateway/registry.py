@@ -49,6 +49,11 @@ PROVIDERS: dict[str, Provider] = {
     "sim": Provider("gateway.sim.SimClient", "gateway.sim.to_sim"),
 }
 
+# How the HTTP clients carry their bytes (``gateway/aio.py``, ``gateway/http.py``): named
+# here, where nothing heavy is imported, so that settings can check the choice at start.
+HTTP_TRANSPORTS = ("aiohttp", "httpx")
+DEFAULT_HTTP_TRANSPORT = "aiohttp"
+
 
 def provider_names() -> tuple[str, ...]:
     """Every known provider name, sorted."""

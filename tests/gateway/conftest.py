@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import gateway.http
-from gateway.aio import TRANSPORTS
+from gateway.registry import HTTP_TRANSPORTS
 
 CLIENT_TESTS = ("test_client.py", "test_responses.py", "test_http.py")
 
@@ -14,12 +14,12 @@ CLIENT_TESTS = ("test_client.py", "test_responses.py", "test_http.py")
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     path = metafunc.definition.path
     if path.name in CLIENT_TESTS and path.parent.name != "bedrock":
-        metafunc.parametrize("transport", TRANSPORTS, indirect=True)
+        metafunc.parametrize("transport", HTTP_TRANSPORTS, indirect=True)
 
 
 @pytest.fixture(autouse=True)
 def transport(request, monkeypatch) -> str:
     """Every client built in the test carries its bytes over this transport."""
-    value = getattr(request, "param", TRANSPORTS[0])
-    monkeypatch.setattr(gateway.http, "DEFAULT_TRANSPORT", value)
+    value = getattr(request, "param", HTTP_TRANSPORTS[0])
+    monkeypatch.setattr(gateway.http, "DEFAULT_HTTP_TRANSPORT", value)
     return value
