@@ -68,7 +68,8 @@ def both_routes(request, monkeypatch) -> str:
 
 @pytest.fixture
 def fresh_simulator():
-    """Sends leave no simulated cache entries or provider clients behind for later tests."""
+    """Django's cache (rate-limit counters, the simulator's entries) and the provider clients
+    start empty, and are left empty for later tests."""
     from django.core.cache import cache
 
     from templates_app.sending import clients

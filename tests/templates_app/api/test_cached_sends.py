@@ -7,7 +7,6 @@ import math
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.exceptions import AuthenticationFailed
@@ -16,24 +15,14 @@ from rest_framework.test import APIClient
 from templates_app import models, services
 from templates_app.api.auth import key_authenticate
 from templates_app.models import ApiKey, Template
-from templates_app.sending import clients
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_simulator")]
 
 API = "/api/v1"
 VARIABLES = {"document": DOCUMENT, "question": "What is the uptime?"}
 # Tables authentication and resolution read (the invocation row names none of them).
 READ_TABLES = ("apikey", "template", "templatealias", "label", "version", "apikey_templates")
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    cache.clear()
-    clients.forget_clients()
-    yield
-    cache.clear()
-    clients.forget_clients()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -22,10 +21,9 @@ from templates_app import services
 from templates_app.api import urls
 from templates_app.api.throttling import window_count
 from templates_app.models import ApiKey, Template, hash_key
-from templates_app.sending import clients
 from tests.factories import DOCUMENT, make_body, make_template, make_version
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("both_routes", "fresh_simulator")]
 
 API = "/api/v1"
 VARIABLES = {"document": DOCUMENT, "question": "What is the uptime?"}
@@ -55,16 +53,6 @@ TEMPLATE_ENDPOINTS = [e for e in ENDPOINTS if e[1].startswith("/templates/doc-qa
 
 def endpoint_ids(endpoints: list[tuple[str, str, Any, str]]) -> list[str]:
     return [f"{method.upper()} {path}" for method, path, _, _ in endpoints]
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    """Rate-limit counters and the simulator's entries live in the cache: start empty."""
-    cache.clear()
-    clients.forget_clients()
-    yield
-    cache.clear()
-    clients.forget_clients()
 
 
 @pytest.fixture
