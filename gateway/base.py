@@ -14,8 +14,9 @@ class ProviderClient(Protocol):
     """Sends a canonical request to one provider and returns a normalized result.
 
     ``send`` and ``stream`` raise ``gateway.errors`` exceptions only. ``stream``
-    yields ``delta`` events and ends with exactly one ``done`` event; if the
-    stream breaks it raises instead of yielding ``done``. Both take the request's
+    yields one ``start`` event as soon as the provider's answer has begun, then
+    ``delta`` events, and ends with exactly one ``done`` event; if the stream
+    breaks it raises instead of yielding ``done``. Both take the request's
     wire body (``registry.translate(request)``) when the caller has built it already,
     so a send translates once; without it they translate ``request`` themselves.
     """

@@ -60,3 +60,12 @@ def cost(usage: Usage, prices: Prices) -> Cost | None:
     prompt = uncached + read + write_5m + write_1h
     plain = (prompt * (prices.input or 0) + output * (prices.output or 0)) / PER_TOKENS
     return Cost(usd=paid, usd_without_cache=plain, saved_usd=plain - paid)
+
+
+def write_avoided_usd(read_tokens: int, prices: Prices, ttl: str | None) -> Decimal | None:
+    """What ``read_tokens`` read from the cache would have cost more had the call written
+    them at the price of ``ttl`` (a coalesced send's saving); None when a price is unknown."""
+    write, read = prices.cache_write(ttl), prices.cache_read
+    if write is None or read is None:
+        return None
+    return read_tokens * (write - read) / PER_TOKENS

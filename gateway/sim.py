@@ -39,9 +39,9 @@ from gateway.catalog import ModelProfile, get_profile
 from gateway.conventions import anthropic_usage, chat_completions_usage
 from gateway.cost import mixed_ttl_writes
 from gateway.errors import BadRequestError
-from gateway.openai.common import EXPLICIT_TTL, EXPLICIT_TTL_SECONDS, unplaced_checkpoints
+from gateway.openai.common import EXPLICIT_TTL, entry_seconds, unplaced_checkpoints
 from gateway.tokens import estimate_tokens
-from gateway.types import TTL_SECONDS, TTLS, ChatRequest, Result, StreamEvent, Usage, effective_ttl
+from gateway.types import TTLS, ChatRequest, Result, StreamEvent, Usage, effective_ttl
 from gateway.wire import compact_json
 
 T = TypeVar("T")
@@ -210,10 +210,6 @@ def _billed_ttl(ttl: str | None) -> str:
     return "5m" if ttl == EXPLICIT_TTL else effective_ttl(ttl)
 
 
-def _seconds(ttl: str | None) -> float:
-    return EXPLICIT_TTL_SECONDS if ttl == EXPLICIT_TTL else TTL_SECONDS[effective_ttl(ttl)]
-
-
 def _last_user_text(wire: Mapping[str, Any]) -> str:
     """The text of the last user turn that has any, whitespace collapsed."""
     for message in reversed(wire["messages"]):
@@ -339,7 +335,7 @@ class SimClient:
                     best, entry = index, found
                     break
         if entry is not None:
-            self._store.set(blocks[best].key, entry, _seconds(entry.get("ttl")))
+            self._store.set(blocks[best].key, entry, entry_seconds(entry.get("ttl")))
         return best
 
     def _write(self, blocks: list[_Block], plan: _Plan, started: float) -> None:
@@ -348,7 +344,7 @@ class SimClient:
         for index in plan.writes:
             ttl = blocks[index].ttl or effective_ttl(None)
             entry = {"tokens": plan.prefix[index], "ttl": ttl}
-            self._store.set(blocks[index].key, entry, _seconds(ttl) - elapsed)
+            self._store.set(blocks[index].key, entry, entry_seconds(ttl) - elapsed)
 
     async def stream(
         self, request: ChatRequest, wire: Wire | None = None
@@ -357,6 +353,7 @@ class SimClient:
         if request.params.get("max_tokens") == 0:
             raise BadRequestError("sim", 400, "max_tokens: 0 (pre-warm) cannot be streamed")
         result = await self.send(request, wire)
+        yield StreamEvent("start")
         for piece in _chunks(result.text):
             yield StreamEvent("delta", text=piece)
             await asyncio.sleep(self._stream_delay)  # a real stream gives the loop a turn too

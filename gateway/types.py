@@ -203,9 +203,11 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class StreamEvent:
-    """One streamed event: ``delta`` carries text, ``done`` carries the whole result."""
+    """One streamed event: ``start`` once the provider's answer has begun (its response
+    headers came: cache entries the call writes are readable from then on), ``delta``
+    carries text, ``done`` carries the whole result."""
 
-    type: str  # "delta" | "done"
+    type: str  # "start" | "delta" | "done"
     text: str = ""
     result: Result | None = None
 

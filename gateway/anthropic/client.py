@@ -192,6 +192,7 @@ class AnthropicClient:
                 raise malformed(
                     response.status_code, self._redact(f"not a stream: {excerpt(body)}")
                 )
+            yield StreamEvent("start")
             async for event in self._stream_events(response, write_ttl(request)):
                 yield event
         finally:

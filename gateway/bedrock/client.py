@@ -126,10 +126,14 @@ class BedrockClient:
             return response["stream"]
 
         fold = ConverseStreamFold()
+        started = False
         events = contextlib.aclosing(iterate_in_thread(open_stream))
         with mapped_errors(metadata):
             async with events as stream:
                 async for event in stream:
+                    if not started:  # the event stream is open: the answer has begun
+                        started = True
+                        yield StreamEvent("start")
                     text = fold.add(event)
                     if text:
                         yield StreamEvent("delta", text=text)

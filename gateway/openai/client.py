@@ -295,6 +295,7 @@ class OpenAIClient:
         assembly = _Assembly(response.headers.get("x-request-id"), self._api_key)
         events = self._http.events(response, during=_READING, request_id=assembly.request_id)
         try:
+            yield StreamEvent("start")
             async with contextlib.aclosing(events):
                 async for _, data in events:
                     if data == "[DONE]":
@@ -313,6 +314,7 @@ class OpenAIClient:
         assembly = _ResponsesAssembly(response.headers.get("x-request-id"), self._api_key)
         events = self._http.events(response, during=_READING, request_id=assembly.request_id)
         try:
+            yield StreamEvent("start")
             async with contextlib.aclosing(events):
                 async for _, data in events:
                     text = assembly.add(data)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from gateway.catalog import get_profile
+from gateway.catalog import ModelProfile, get_profile
 from gateway.errors import MalformedResponseError
-from gateway.types import ChatRequest, Message, Part, Usage
+from gateway.types import TTL_SECONDS, ChatRequest, Message, Part, Usage, effective_ttl
 from gateway.wire import plain
 
 PROVIDER = "openai"
@@ -21,6 +21,19 @@ BREAKPOINT = {"mode": "explicit"}
 EXPLICIT_TTL = "30m"  # the only TTL GPT-5.6 offers
 EXPLICIT_TTL_SECONDS = 30 * 60
 EXPLICIT_MODE = {"mode": "explicit", "ttl": EXPLICIT_TTL}
+
+
+def entry_ttl(profile: ModelProfile, ttl: str | None) -> str:
+    """The TTL of the entry a checkpoint marked ``ttl`` writes: 30 minutes on a model with
+    explicit breakpoints (GPT-5.6), whatever the marker says; else the marker's own."""
+    return EXPLICIT_TTL if profile.explicit_breakpoints else effective_ttl(ttl)
+
+
+def entry_seconds(ttl: str | None) -> int:
+    """How long an entry of TTL ``ttl`` lives (``5m``, ``1h``, ``30m``; None: the default)."""
+    return EXPLICIT_TTL_SECONDS if ttl == EXPLICIT_TTL else TTL_SECONDS[effective_ttl(ttl)]
+
+
 BREAKPOINT_ROLES = ("system", "developer", "user")
 # The canonical part types each API takes a breakpoint on.
 BREAKPOINT_PARTS = {

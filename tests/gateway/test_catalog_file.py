@@ -89,7 +89,10 @@ def test_operator_file_may_be_json(tmp_path, in_force):
         ('[[models]]\nmodel = "anthropic/x"\nretired = "soon"', "'soon' is not a date"),
         ('[[models]]\nmodel = "anthropic/x"\nsuccessor = "sim/nope"', "successor 'sim/nope'"),
         ('[[models]]\nmodel = "anthropic/x"\ntokenizer = "bpe"', "tokenizer must be one of"),
-        ('[[models]]\nmodel = "anthropic/x"\napi = "assistants"', "api must be one of chat, responses"),
+        (
+            '[[models]]\nmodel = "anthropic/x"\napi = "assistants"',
+            "api must be one of chat, responses",
+        ),
         ('[[models]]\nmodel = "anthropic/x"\napi = "responses"', "is for openai/ models only"),
         (
             '[[models]]\nmodel = "openai/gpt-5.6-terra"\napi = "chat"',

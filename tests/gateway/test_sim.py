@@ -397,14 +397,14 @@ def test_parallel_first_requests_all_write():
     assert [r.usage.cache_write_5m_tokens for r in results] == [tokens(INSTRUCTIONS, DOCUMENT)] * 2
 
 
-def test_stream_yields_deltas_then_one_done_with_the_send_usage():
+def test_stream_starts_then_yields_deltas_then_one_done_with_the_send_usage():
     async def collect():
         return [event async for event in make_client().stream(cached_document())]
 
     events = asyncio.run(collect())
     sent = asyncio.run(make_client().send(cached_document()))
 
-    assert [e.type for e in events[:-1]] == ["delta"] * (len(events) - 1)
+    assert [e.type for e in events[:-1]] == ["start"] + ["delta"] * (len(events) - 2)
     assert len(events) > 2 and events[-1].type == "done"
     assert "".join(e.text for e in events[:-1]) == events[-1].result.text == sent.text
     assert events[-1].result.usage == sent.usage

@@ -412,7 +412,7 @@ def test_body_cut_after_the_status_line_is_not_retried(anthropic, server):
 # Streaming
 
 
-def test_stream_yields_deltas_then_one_done_with_usage_and_tool_call(anthropic, server):
+def test_stream_starts_then_yields_deltas_then_one_done_with_usage_and_tool_call(anthropic, server):
     server.script(fake.stream_reply(fake.chunked(fake.recorded_stream(), 7)))
 
     events = anthropic.stream()
@@ -421,7 +421,7 @@ def test_stream_yields_deltas_then_one_done_with_usage_and_tool_call(anthropic, 
         "Okay, let",
         "'s check the weather in Zürich.",
     ]
-    assert [e.type for e in events] == ["delta", "delta", "done"]
+    assert [e.type for e in events] == ["start", "delta", "delta", "done"]
     result = events[-1].result
     assert result.text == "Okay, let's check the weather in Zürich."
     assert result.tool_calls == (
@@ -484,7 +484,8 @@ def test_stream_cut_midway_raises_interrupted_after_the_deltas_so_far(anthropic,
     with pytest.raises(StreamInterruptedError) as caught:
         anthropic.stream(seen=seen)
 
-    assert [e.text for e in seen] == ["one ", "two "]
+    assert [e.type for e in seen[:1]] == ["start"]
+    assert [e.text for e in seen[1:]] == ["one ", "two "]
     assert caught.value.status is None
     assert len(server.requests) == 1
     assert anthropic.sleeps == []
@@ -507,7 +508,8 @@ def test_stream_error_event_raises_the_mapped_error(anthropic, server):
     with pytest.raises(OverloadedError) as caught:
         anthropic.stream(seen=seen)
 
-    assert [e.text for e in seen] == ["Hel"]
+    assert [e.type for e in seen[:1]] == ["start"]
+    assert [e.text for e in seen[1:]] == ["Hel"]
     assert caught.value.message == "Overloaded"
     assert caught.value.request_id == "req_011CSHpq7jkbM1sdGfQp4n8d"
     assert len(server.requests) == 1

@@ -508,6 +508,7 @@ def test_stream_yields_text_deltas_then_one_done_with_tool_call_and_usage(server
 
     assert error is None
     assert [(e.type, e.text) for e in events] == [
+        ("start", ""),
         ("delta", "Checking "),
         ("delta", "the weather."),
         ("done", ""),
@@ -534,7 +535,7 @@ def test_stream_cut_midway_is_stream_interrupted(server):
 
     events, error = stream(server)
 
-    assert [e.text for e in events] == ["Hel", "lo"]
+    assert [(e.type, e.text) for e in events] == [("start", ""), ("delta", "Hel"), ("delta", "lo")]
     assert isinstance(error, StreamInterruptedError)
     assert error.status is None
     assert error.request_id == fake.REQUEST_ID
@@ -546,7 +547,7 @@ def test_stream_stalling_past_the_read_timeout_is_provider_timeout(server):
 
     events, error = stream(server, read_timeout=0.3)
 
-    assert [e.text for e in events] == ["Hel"]
+    assert [(e.type, e.text) for e in events] == [("start", ""), ("delta", "Hel")]
     assert isinstance(error, ProviderTimeoutError)
 
 
@@ -556,7 +557,7 @@ def test_stream_ending_without_metadata_is_stream_interrupted(server):
 
     events, error = stream(server)
 
-    assert [e.type for e in events] == ["delta"]
+    assert [e.type for e in events] == ["start", "delta"]
     assert isinstance(error, StreamInterruptedError)
     assert "metadata" in error.message
 
@@ -568,7 +569,7 @@ def test_throttling_exception_frame_midstream_is_rate_limit_error(server):
 
     events, error = stream(server)
 
-    assert [e.text for e in events] == ["Hel"]
+    assert [(e.type, e.text) for e in events] == [("start", ""), ("delta", "Hel")]
     assert isinstance(error, RateLimitError)
     assert error.message == "Too many tokens, please wait."
     assert error.request_id == fake.REQUEST_ID
@@ -605,7 +606,8 @@ def test_consumer_stopping_early_stops_the_worker_thread_blocked_in_a_read(serve
     async def first_delta() -> str:
         async with contextlib.aclosing(client.stream(HELLO)) as events:
             async for event in events:
-                return event.text
+                if event.type == "delta":
+                    return event.text
         raise AssertionError("no event")
 
     started = time.monotonic()

@@ -163,9 +163,7 @@ def test_tool_without_description_omits_it():
 
 
 def test_importing_the_module_does_not_import_boto3():
-    code = (
-        "import sys, gateway.bedrock.client; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
-    )
+    code = "import sys, gateway.bedrock.client; sys.exit('boto3' in sys.modules or 'botocore' in sys.modules)"
 
     assert (
         subprocess.run([sys.executable, "-c", code], check=False, cwd=samples.ROOT).returncode == 0

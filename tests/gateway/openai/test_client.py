@@ -439,7 +439,8 @@ def test_stream_yields_deltas_then_one_done_with_usage(server):
 
     events = stream(server)
 
-    *deltas, done = events
+    start, *deltas, done = events
+    assert start.type == "start"
     assert all(event.type == "delta" for event in deltas)
     assert "".join(event.text for event in deltas) == "Revenue was 4.2M EUR, up 12% on Q2."
     assert done.type == "done" and done.result is not None
@@ -467,8 +468,8 @@ def test_stream_assembles_tool_calls_from_fragments(server):
 
     events = stream(server)
 
-    assert [event.type for event in events] == ["done"]
-    result = events[0].result
+    assert [event.type for event in events] == ["start", "done"]
+    result = events[1].result
     assert result is not None
     assert result.tool_calls == WEATHER_CALLS
     assert result.stop_reason == "tool_calls"
@@ -483,7 +484,11 @@ def test_stream_cut_midway_raises_stream_interrupted(server):
     with pytest.raises(StreamInterruptedError):
         call(server, streamer(events))
 
-    assert [event.text for event in events] == ["Revenue", " was"]
+    assert [(e.type, e.text) for e in events] == [
+        ("start", ""),
+        ("delta", "Revenue"),
+        ("delta", " was"),
+    ]
     assert len(server.requests) == 1
 
 
@@ -495,7 +500,7 @@ def test_stream_ending_without_done_raises_stream_interrupted(server):
     with pytest.raises(StreamInterruptedError):
         call(server, streamer(events))
 
-    assert [event.type for event in events] == ["delta"]
+    assert [event.type for event in events] == ["start", "delta"]
 
 
 def test_stream_error_event_raises_stream_interrupted_with_its_message(server):
@@ -524,8 +529,9 @@ def test_stream_text_with_line_breaking_characters_arrives_whole(server):
     events = [f"data: {json.dumps(c, ensure_ascii=False)}\n\n".encode() for c in chunks]
     server.script(fake.stream_reply([*events, b"data: [DONE]\n\n"]))
 
-    *deltas, done = stream(server)
+    start, *deltas, done = stream(server)
 
+    assert start.type == "start"
     assert [event.text for event in deltas] == [text]
     assert done.result is not None
     assert done.result.text == text
