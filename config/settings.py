@@ -178,6 +178,10 @@ CACHET = {
     "INVOCATION_DRAIN_TIMEOUT": env_float("CACHET_INVOCATION_DRAIN_TIMEOUT", 30.0, minimum=0),
     # Days an invocation row is kept by `manage.py purge_invocations`; 0 keeps every row.
     "INVOCATION_RETENTION_DAYS": env_int("CACHET_INVOCATION_RETENTION_DAYS", 0, minimum=0),
+    # Concurrent sends of a cold cached prefix wait for the first one's answer to begin (at
+    # most COALESCE_WAIT seconds), then read what it wrote (templates_app/sending/coalescing.py).
+    "COALESCE": env_bool("CACHET_COALESCE", True),
+    "COALESCE_WAIT": env_float("CACHET_COALESCE_WAIT", 5.0, minimum=0),
 }
 
 # Provider settings (README, "Providers and models"). Secrets have no defaults: a provider

@@ -29,7 +29,7 @@ import itertools
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
@@ -268,6 +268,7 @@ class SimClient:
         clock: Clock = time.time,
         latency: float = 0.0,
         stream_delay: float = 0.0,
+        hold: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         if store is None:
             store = _DEFAULT_STORE if clock is time.time else MemoryStore(clock)
@@ -275,6 +276,7 @@ class SimClient:
         self._clock = clock
         self._latency = latency
         self._stream_delay = stream_delay
+        self._hold = hold
         self._counter = itertools.count(1)
 
     @classmethod
@@ -285,12 +287,20 @@ class SimClient:
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> SimClient:
         """Uses ``SIM_STORE`` (default: one process-wide MemoryStore), ``SIM_CLOCK``,
-        ``SIM_LATENCY`` (seconds before the answer starts) and ``SIM_STREAM_DELAY``
-        (seconds between streamed deltas)."""
+        ``SIM_LATENCY`` (seconds before the answer starts), ``SIM_STREAM_DELAY``
+        (seconds between streamed deltas) and ``SIM_HOLD`` (awaited before each answer
+        starts, after the latency; it may raise a ``GatewayError`` for the call to fail:
+        tests hold answers back, or fail one, with it)."""
         clock = config.get("SIM_CLOCK") or time.time
         latency = float(config.get("SIM_LATENCY") or 0.0)
         delay = float(config.get("SIM_STREAM_DELAY") or 0.0)
-        return cls(config.get("SIM_STORE"), clock=clock, latency=latency, stream_delay=delay)
+        return cls(
+            config.get("SIM_STORE"),
+            clock=clock,
+            latency=latency,
+            stream_delay=delay,
+            hold=config.get("SIM_HOLD"),
+        )
 
     async def send(self, request: ChatRequest, wire: Wire | None = None) -> Result:
         """Simulate one call; raises BadRequestError where the Anthropic API would answer 400."""
@@ -309,6 +319,8 @@ class SimClient:
         plan = _plan(blocks, breakpoints, found, profile)
         if self._latency > 0:
             await asyncio.sleep(self._latency)  # entries appear once the answer starts
+        if self._hold is not None:
+            await self._hold()
         await self._off_loop(self._write, blocks, plan, started)
         answer = _answer(request, wire, blocks)
         text, stop_reason = _truncate(answer, int(wire["max_tokens"]))

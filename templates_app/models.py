@@ -410,6 +410,14 @@ class Invocation(models.Model):
         UNAVAILABLE = "unavailable"
         CLIENT_DISCONNECTED = "client_disconnected"
 
+    class Coalesce(models.TextChoices):
+        """How the send took its turn on its cached prefix (``sending/coalescing.py``)."""
+
+        LED = "led"  # the prefix was cold: it went first and wrote it
+        WAITED = "waited"  # it waited for the send that led, then went
+        ALONE = "alone"  # the prefix was warm, or nothing in it caches
+        OFF = "off"  # cold, but coalescing is off (setting, or the body's opt-out)
+
     template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="invocations")
     version = models.ForeignKey(Version, on_delete=models.PROTECT, related_name="invocations")
     label = models.CharField(max_length=LABEL_MAX_LENGTH, blank=True, default="")
@@ -446,6 +454,10 @@ class Invocation(models.Model):
     output_text = models.TextField(blank=True, default="")
     stop_reason = models.CharField(max_length=40, blank=True, default="")
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    coalesce = models.CharField(max_length=8, choices=Coalesce.choices, blank=True, default="")
+    coalesce_wait_ms = models.PositiveIntegerField(null=True, blank=True)
+    # What a follower that read the cache would have paid more had it written instead.
+    write_avoided_usd = models.DecimalField(max_digits=18, decimal_places=10, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = InvocationQuerySet.as_manager()
@@ -677,8 +689,13 @@ ROLLUP_SUMS = (
     *MONEY_FIELDS,
     "saved_gross_usd",
     "write_overhead_usd",
+    "coalesce_led",
+    "coalesce_waited",
+    "writes_avoided",
+    "write_avoided_usd",
 )
-ROLLUP_UPSERT_ROWS = 40  # buckets a statement: 21 parameters each, under SQLite's 999
+# Buckets a statement, each one parameter a column: under SQLite's 999.
+ROLLUP_UPSERT_ROWS = 999 // (len(ROLLUP_KEY) + len(ROLLUP_SUMS))
 
 
 def _usd_field() -> models.DecimalField:
@@ -709,6 +726,16 @@ class InvocationRollup(models.Model):
     saved_usd = _usd_field()
     saved_gross_usd = _usd_field()  # from the calls that saved
     write_overhead_usd = _usd_field()  # from those that paid more for cache writes (negative)
+    coalesce_led = models.PositiveBigIntegerField(
+        default=0, help_text="calls that led a cold prefix"
+    )
+    coalesce_waited = models.PositiveBigIntegerField(
+        default=0, help_text="calls that waited for the one that led"
+    )
+    writes_avoided = models.PositiveBigIntegerField(
+        default=0, help_text="calls that waited, then read instead of writing"
+    )
+    write_avoided_usd = _usd_field()
 
     class Meta:
         ordering = ["template", "-hour"]
@@ -748,6 +775,10 @@ def rollup_values(invocation: Invocation) -> tuple[Any, ...]:
         *(getattr(invocation, name) or Decimal(0) for name in MONEY_FIELDS),
         max(saved, Decimal(0)),
         min(saved, Decimal(0)),
+        int(invocation.coalesce == Invocation.Coalesce.LED),
+        int(invocation.coalesce == Invocation.Coalesce.WAITED),
+        int(invocation.write_avoided_usd is not None),
+        invocation.write_avoided_usd or Decimal(0),
     )
 
 

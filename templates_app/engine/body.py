@@ -21,7 +21,8 @@ from .errors import BodyError
 from .validation import Checker, json_type
 from .variables import VariableSpec, parse_variables
 
-BODY_KEYS = ("model", "params", "variables", "tools", "messages")
+BODY_KEYS = ("model", "params", "variables", "tools", "messages", "caching")
+CACHING_KEYS = ("coalesce",)  # booleans; each defaults to true
 ROLES = ("system", "user", "assistant", "tool")
 PART_TYPES = ("text", "image_url", "file")
 FILE_KEYS = ("file_data", "url", "file_id", "filename")  # file_data: a base64 data: URL
@@ -66,6 +67,11 @@ class Body:
         return self.data["model"]
 
     @property
+    def coalesce(self) -> bool:
+        """Whether concurrent sends of a cold prefix wait for the first (``caching.coalesce``)."""
+        return bool(self.data.get("caching", {}).get("coalesce", True))
+
+    @property
     def prefix_end(self) -> int:
         """Index of the last block covered by a checkpoint, or -1 when there is none."""
         return self.checkpoints[-1].block_index if self.checkpoints else -1
@@ -104,6 +110,7 @@ def parse_body(raw: Any) -> Body:
     ):
         check.fail("model", f"'{data['model']}' is not of the form 'provider/model-id'")
     _check_params(data.get("params", {}), check)
+    _check_caching(data.get("caching", {}), check)
     variables = parse_variables(data.get("variables", {}), check)
     fields: list[TextField] = []
     blocks: list[tuple[str, str]] = []
@@ -126,6 +133,16 @@ def check_params(params: Any) -> None:
     _check_params(params, check)
     if check.issues:
         raise BodyError(check.issues)
+
+
+def _check_caching(caching: Any, check: Checker) -> None:
+    if not check.expect(caching, dict, "caching", "an object"):
+        return
+    for key, value in caching.items():
+        if key not in CACHING_KEYS:
+            check.fail(f"caching.{key}", f"unknown key (allowed: {', '.join(CACHING_KEYS)})")
+        else:
+            check.expect(value, bool, f"caching.{key}", "true or false")
 
 
 def _check_params(params: Any, check: Checker) -> None:

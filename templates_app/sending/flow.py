@@ -23,6 +23,7 @@ from ..engine.errors import CachetError
 from ..models import Invocation
 from ..services import Rendered, version_render
 from .clients import client_for
+from .coalescing import turn_take
 from .diagnostics import diagnosed_wire, remember
 from .recording import SendCall, SendRecord
 from .target import send_target
@@ -62,16 +63,24 @@ def send_prepare(call: SendCall) -> Rendered:
 async def template_send(call: SendCall, rendered: Rendered) -> tuple[Invocation, Rendered, Result]:
     """Send ``rendered`` (from ``send_prepare``) once. Raises ``SendError`` (recorded)."""
     send = SendRecord(call, rendered, stream=False)
+    turn = None
     try:
         client = await client_for(rendered.result.request.provider)
+        turn = send.turn = await turn_take(rendered)
         result = await client.send(rendered.result.request, await diagnosed_wire(rendered))
     except GatewayError as error:
+        if turn is not None:
+            turn.failed()
         raise SendError(error, await send.record(error=error)) from None
     except asyncio.CancelledError:
+        if turn is not None:
+            turn.failed()
         # The client went away (or the server gave up waiting at shutdown) while the
         # provider worked: the call may still be billed, so it is recorded all the same.
         await asyncio.shield(send.record())
         raise
+    # A non-streamed answer's headers come with its body: it began when it came.
+    turn.started()
     await remember(rendered, result)
     return await send.record(result=result), rendered, result
 
@@ -147,10 +156,17 @@ async def template_stream(
 
 
 async def _opened(send: SendRecord, client: Any) -> AsyncIterator[StreamEvent]:
-    """The provider's events for ``send``, asking for cache diagnostics when it can."""
-    wire = await diagnosed_wire(send.rendered)
-    async for event in client.stream(send.rendered.result.request, wire):
-        yield event
+    """The provider's events for ``send``, asking for cache diagnostics when it can, once
+    the send's turn on its cached prefix has come (``coalescing.py``)."""
+    turn = send.turn = await turn_take(send.rendered)
+    try:
+        wire = await diagnosed_wire(send.rendered)
+        async for event in client.stream(send.rendered.result.request, wire):
+            if event.type == "start":
+                turn.started()
+            yield event
+    finally:
+        turn.failed()  # unless it started: a leader that failed lets its followers go
 
 
 async def _prepended(

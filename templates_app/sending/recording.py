@@ -14,7 +14,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from gateway.cost import cost
+from gateway.catalog import Prices
+from gateway.cost import cost, write_avoided_usd
 from gateway.errors import GatewayError, ProviderTimeoutError, ProviderUnavailableError
 from gateway.types import ChatRequest, Message, Result, Usage, iter_blocks
 from gateway.wire import compact_json
@@ -25,6 +26,7 @@ from ..engine.rendering import render
 from ..models import ApiKey, Invocation
 from ..selectors import version_compiled
 from ..services import Rendered, render_limits
+from .coalescing import Turn
 from .dbthreads import run_db
 from .writer import invocation_writer
 
@@ -213,6 +215,7 @@ class SendRecord:
     started_at: datetime = field(default_factory=timezone.now)
     clock: float = field(default_factory=time.perf_counter)
     texts: list[str] = field(default_factory=list)
+    turn: Turn | None = None  # its turn on its cached prefix, once taken
 
     async def record(
         self, *, result: Result | None = None, error: GatewayError | None = None
@@ -269,10 +272,10 @@ def invocation_build(
             if name in render_result.variables
         },
     )
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = _turn_fields(send.turn, result, render_result.profile.prices)
     if result is not None:
         priced = cost(result.usage, render_result.profile.prices)
-        fields = {
+        fields |= {
             **_usage_fields(result.usage),
             "cost_usd": priced and priced.usd,
             "cost_without_cache_usd": priced and priced.usd_without_cache,
@@ -282,7 +285,7 @@ def invocation_build(
             "request_id": _clip(result.request_id, "request_id"),
         }
     elif error is not None:
-        fields = {
+        fields |= {
             "error_type": _clip(error.type, "error_type"),
             "error_message": str(error)[:5000],
             "provider_status": getattr(error, "status", None),
@@ -290,7 +293,7 @@ def invocation_build(
             "output_text": partial_text,
         }
     else:
-        fields = {
+        fields |= {
             "error_type": "client_disconnected",
             "output_text": partial_text,
             "error_message": "the client closed the connection before the "
@@ -316,3 +319,18 @@ def invocation_build(
         created_at=started_at,
         **fields,
     )
+
+
+def _turn_fields(turn: Turn | None, result: Result | None, prices: Prices) -> dict[str, Any]:
+    """How the send took its turn and, for a follower that read, the write it avoided."""
+    if turn is None:
+        return {}
+    read = result.usage.cache_read_tokens if result is not None else None
+    avoided = None
+    if turn.role == Invocation.Coalesce.WAITED and read and turn.chain is not None:
+        avoided = write_avoided_usd(read, prices, turn.chain.ttl)
+    return {
+        "coalesce": turn.role,
+        "coalesce_wait_ms": turn.waited_ms,
+        "write_avoided_usd": avoided,
+    }

@@ -182,19 +182,28 @@ def cache_blocks(body: Mapping[str, Any]) -> list[tuple[Any, str | None]]:
 
 class CachingMessages:
     """A ``FakeServer`` responder for the Messages API with a real prefix cache: reads up to
-    the highest known prefix, writes split by the mixed-TTL rule into ``cache_creation``."""
+    the highest prefix readable when the call comes, writes split by the mixed-TTL rule
+    into ``cache_creation``; answers a ``stream: true`` call as an SSE stream. What a call
+    writes is readable once its answer begins (``PrefixCache.begin``)."""
 
-    def __init__(self, min_tokens: int = 1024) -> None:
-        self.cache = PrefixCache(min_tokens)
+    def __init__(
+        self, min_tokens: int = 1024, *, first_byte: float = 0.0, hold: Any = None
+    ) -> None:
+        self.cache = PrefixCache(min_tokens, first_byte=first_byte, hold=hold)
 
     def __call__(self, recorded: Recorded) -> Reply:
         try:
-            blocks = cache_blocks(recorded.json())
+            payload = recorded.json()
+            blocks = cache_blocks(payload)
         except ValueError as exc:
             return error_reply(400, "invalid_request_error", str(exc))
         if recorded.path.endswith("/count_tokens"):  # counting caches nothing
             return Reply.json(200, {"input_tokens": sum(tokens_of(b) for b, _ in blocks)})
-        read, written, total = self.cache.use(blocks)
-        uncached = total - read - written["5m"] - written["1h"]
-        body = usage(uncached, 5, read=read, write_5m=written["5m"], write_1h=written["1h"])
+        planned = self.cache.plan(blocks)
+        self.cache.begin(planned)
+        written = planned.written
+        uncached = planned.total - planned.read - written["5m"] - written["1h"]
+        body = usage(uncached, 5, read=planned.read, write_5m=written["5m"], write_1h=written["1h"])
+        if payload.get("stream"):
+            return stream_reply(sse(text_events(["o", "k"], body, {"output_tokens": 5})))
         return reply(message_response("ok", body))

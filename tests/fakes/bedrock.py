@@ -241,10 +241,13 @@ def cache_blocks(model_id: str, body: Mapping[str, Any]) -> list[tuple[Any, str 
 
 class CachingConverse:
     """A ``FakeServer`` responder for Converse that checks cachePoints as Bedrock does and
-    answers with the reads and per-TTL writes of a real prefix cache."""
+    answers with the reads and per-TTL writes of a real prefix cache, whose entries are
+    readable once the answer of the call that wrote them has begun."""
 
-    def __init__(self, min_tokens: int = 1024) -> None:
-        self.cache = PrefixCache(min_tokens)
+    def __init__(
+        self, min_tokens: int = 1024, *, first_byte: float = 0.0, hold: Any = None
+    ) -> None:
+        self.cache = PrefixCache(min_tokens, first_byte=first_byte, hold=hold)
 
     def __call__(self, recorded: Recorded) -> Reply:
         model_id = unquote(recorded.path.split("/")[2])
