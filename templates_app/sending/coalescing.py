@@ -178,6 +178,12 @@ def chain_warm(chain: Chain) -> bool:
     return _warmth.warm(chain, time.monotonic())
 
 
+async def chain_is_warm(chain: Chain) -> bool:
+    """Whether a send of ``chain`` began its answer within its TTL, here or (with a shared
+    cache) in any process."""
+    return chain_warm(chain) or (cache_blocks() and await _shared_warm(chain))
+
+
 async def turn_take(rendered: Rendered) -> Turn:
     """This send's turn: ``alone`` on a warm chain (or one that caches nothing), ``off``
     when coalescing is off, else ``led`` or ``waited`` (after the wait)."""
@@ -202,7 +208,7 @@ async def _coalesce(chain: Chain) -> Turn:
         return Turn(role, chain, waited_ms=wait, _flight=flight)
 
     while True:
-        if chain_warm(chain) or (shared and await _shared_warm(chain)):
+        if await chain_is_warm(chain):
             return turn(Role.WAITED if waited else Role.ALONE)
         if time.monotonic() >= deadline:
             return turn(Role.WAITED)
