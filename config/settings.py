@@ -204,6 +204,8 @@ GATEWAY = {
     "HTTP_TRANSPORT": env_choice("CACHET_HTTP_TRANSPORT", HTTP_TRANSPORTS, DEFAULT_HTTP_TRANSPORT),
     # An operator's model catalog file (TOML or JSON) applied over the built-in one.
     "CATALOG_FILE": env_str("CACHET_CATALOG_FILE"),
+    # Seconds before a simulated answer begins (its time to first byte); the demo sets it.
+    "SIM_LATENCY": env_float("CACHET_SIM_LATENCY", 0.0, minimum=0),
 }
 
 LOGGING = {

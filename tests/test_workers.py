@@ -3,7 +3,8 @@ a third process) reaches the other's cached keys and send targets within the bou
 
 The database is that of the run: a PostgreSQL database made for this test when the suite
 runs on PostgreSQL, else a SQLite file. No shared Django cache (no ``REDIS_URL``): the
-shared epoch lives in the database, which every deployment shares.
+shared epoch lives in the database, which every deployment shares. With Redis shared, a
+cold cached prefix sent through both at once is written once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -62,13 +64,13 @@ def database_url(tmp_path: Path) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def environment(url: str) -> dict[str, str]:
+def environment(url: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "SECRET_KEY": "workers-test-secret", "DATABASE_URL": url}
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
     env["PYTHONPATH"] = str(ROOT)  # this checkout's code, whatever is installed
     for name in ("DEBUG", "REDIS_URL"):
         env.pop(name, None)
-    return env
+    return {**env, **extra}
 
 
 def manage(*args: str, url: str) -> str:
@@ -86,13 +88,13 @@ def manage(*args: str, url: str) -> str:
 
 
 @contextlib.contextmanager
-def worker(url: str) -> Iterator[str]:
-    """One uvicorn process of Cachet; its base URL."""
+def worker(url: str, **extra: str) -> Iterator[str]:
+    """One uvicorn process of Cachet (``extra``: more environment); its base URL."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "config.asgi:application"]
         + ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-        env=environment(url),
+        env=environment(url, **extra),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -105,6 +107,19 @@ def worker(url: str) -> Iterator[str]:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.communicate(timeout=60)
+
+
+def sql(url: str, query: str) -> list[tuple[Any, ...]]:
+    """The rows of ``query`` on the workers' database, read straight from it."""
+    if url.startswith("sqlite:"):
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(url.split("sqlite:///", 1)[1])) as db:
+            return db.execute(query).fetchall()
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        return db.execute(query).fetchall()
 
 
 def call(base: str, key: str, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -164,3 +179,50 @@ def test_a_label_move_and_a_revocation_reach_the_other_worker_within_the_bound(d
         took = seconds_until(lambda: sent(a, key) == refused, within=WITHIN)
         assert took <= WITHIN
         assert sent(b, key) == refused
+
+
+REDIS = "redis://127.0.0.1:6379/14"  # a database of its own, emptied before and after
+LEADER_LATENCY = 3.0  # the simulated time to first byte: the other sends come meanwhile
+
+
+@pytest.fixture
+def shared_cache() -> Iterator[str]:
+    redis = pytest.importorskip("redis")
+    client = redis.Redis.from_url(REDIS)
+    try:
+        client.flushdb()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    yield REDIS
+    client.flushdb()
+
+
+def test_two_workers_sharing_redis_write_a_cold_prefix_once(database_url, shared_cache):
+    key = manage("create_api_key", "workers", url=database_url).strip().splitlines()[-1]
+    extra = {"REDIS_URL": shared_cache, "CACHET_SIM_LATENCY": str(LEADER_LATENCY)}
+    with worker(database_url, **extra) as a, worker(database_url, **extra) as b:
+        assert call(a, key, "POST", "/templates", {"slug": "doc-qa", "name": "Doc QA"})[0] == 201
+        assert call(a, key, "POST", "/templates/doc-qa/versions", {"body": make_body()})[0] == 201
+
+        def send_through(base: str, n: int) -> int:
+            body = {"variables": {**VARIABLES, "question": f"Q{n}?"}, "metadata": {"via": base}}
+            return call(base, key, "POST", "/templates/doc-qa/send", body)[0]
+
+        with ThreadPoolExecutor(max_workers=17) as pool:
+            first = pool.submit(send_through, a, 0)  # A's send leads
+            time.sleep(0.5)
+            rest = [pool.submit(send_through, (a, b)[n % 2], n) for n in range(1, 17)]
+            assert [f.result() for f in [first, *rest]] == [200] * 17
+
+    rows = sql(
+        database_url,
+        "SELECT metadata, coalesce, cache_write_5m_tokens + cache_write_1h_tokens,"
+        " cache_read_tokens FROM templates_app_invocation",
+    )
+    assert len(rows) == 17
+    assert sum(1 for _, _, wrote, _ in rows if wrote) == 1
+    assert sum(1 for _, _, _, read in rows if read) == 16
+    by_role = sorted((json.loads(meta)["via"] == b, role) for meta, role, _, _ in rows)
+    # A's first send led; every send through B waited for it, in another process.
+    assert by_role.count((False, "led")) == 1
+    assert by_role.count((True, "waited")) == 8
