@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from typing import Any
 
 from gateway.catalog import ModelProfile, get_profile
@@ -35,7 +36,8 @@ from gateway.types import TTL_SECONDS, TTLS, effective_ttl
 
 SHORT, LONG = TTLS  # "5m", "1h": the order providers want is LONG before SHORT
 TTL_DELTAS = {ttl: timedelta(seconds=seconds) for ttl, seconds in TTL_SECONDS.items()}
-KINDS = ("writes", "rewrites", "reads")
+TALLY = ("writes", "rewrites", "reads", "written_tokens", "read_tokens")
+_ORDINAL = itemgetter("ordinal")
 # A hint below this saving per day would read "$0.00 per day": not worth an author's time.
 HINT_MIN_USD_PER_DAY = Decimal("0.01")
 HINT_CODE = "ttl_costs_more"
@@ -58,9 +60,8 @@ class _Checkpoint:
     path: str
     ttl: str  # the TTL the version gives it now (the provider default when unset)
     calls: int = 0  # calls in which it cached
-    counts: dict[str, list[int]] = field(default_factory=lambda: {t: [0, 0, 0] for t in TTLS})
-    # (ttl, model) -> [tokens written, tokens read]
-    tokens: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    # (ttl, model) -> [writes, rewrites, reads, tokens written, tokens read]
+    tallies: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
 
 def ttl_choice_problem(profile: ModelProfile) -> str | None:
@@ -135,7 +136,8 @@ def _replay(
 ) -> None:
     """Add ``call`` to each of its checkpoints' tallies, under each TTL."""
     previous = 0  # prefix tokens up to the previous checkpoint that caches
-    for checkpoint in sorted(call.checkpoints, key=lambda c: c["ordinal"]):
+    at, model = call.at, call.model
+    for checkpoint in sorted(call.checkpoints, key=_ORDINAL):
         ordinal = checkpoint["ordinal"]
         row = rows.get(ordinal)
         if row is None:
@@ -144,34 +146,37 @@ def _replay(
         if checkpoint.get("status") != "will_cache":
             continue
         segment, previous = checkpoint["tokens"] - previous, checkpoint["tokens"]
-        key = (call.model, checkpoint["fingerprint"])
+        key = (model, checkpoint["fingerprint"])
         seen = last_seen.get(key)
-        last_seen[key] = call.at
+        last_seen[key] = at
+        gap = None if seen is None else at - seen
         row.calls += 1
         for ttl in TTLS:
-            if seen is None:
-                kind = 0
-            elif call.at - seen >= TTL_DELTAS[ttl]:
-                kind = 1  # gone at its expiry instant: a gap of exactly the TTL misses
+            tally = row.tallies.get((ttl, model))
+            if tally is None:
+                tally = row.tallies[(ttl, model)] = [0, 0, 0, 0, 0]
+            if gap is None:
+                tally[0] += 1
+                tally[3] += segment
+            elif gap >= TTL_DELTAS[ttl]:  # gone at its expiry instant: a gap of exactly the TTL
+                tally[1] += 1
+                tally[3] += segment
             else:
-                kind = 2
-            row.counts[ttl][kind] += 1
-            tokens = row.tokens.setdefault((ttl, call.model), [0, 0])
-            tokens[kind == 2] += segment
+                tally[2] += 1
+                tally[4] += segment
 
 
 def _row(row: _Checkpoint, profiles: Mapping[str, ModelProfile], days: Decimal) -> dict[str, Any]:
     costs = {}
     for ttl in TTLS:
-        usd, written, read = Decimal(0), 0, 0
-        for (tokens_ttl, model), (w, r) in row.tokens.items():
-            if tokens_ttl != ttl:
+        usd, totals = Decimal(0), [0, 0, 0, 0, 0]
+        for (tally_ttl, model), tally in row.tallies.items():
+            if tally_ttl != ttl:
                 continue
             prices = profiles[model].prices
-            usd += (w * prices.cache_write(ttl) + r * prices.cache_read) / PER_TOKENS
-            written, read = written + w, read + r
-        counts = dict(zip(KINDS, row.counts[ttl], strict=True))
-        costs[ttl] = {**counts, "written_tokens": written, "read_tokens": read, "usd": usd}
+            usd += (tally[3] * prices.cache_write(ttl) + tally[4] * prices.cache_read) / PER_TOKENS
+            totals = [total + n for total, n in zip(totals, tally, strict=True)]
+        costs[ttl] = {**dict(zip(TALLY, totals, strict=True)), "usd": usd}
     recommended = None
     if row.calls:
         other = LONG if row.ttl == SHORT else SHORT
@@ -237,10 +242,10 @@ def ttl_hints(advice: Mapping[str, Any]) -> list[dict[str, Any]]:
         return []
     hints = []
     window = f"{_days(days)} of traffic ({advice['calls_analysed']:,} calls)"
-    for row in advice["checkpoints"]:
+    changed = [row for row in advice["checkpoints"] if row["assigned_ttl"] != row["ttl"]]
+    in_all = f"; the recommended TTLs save {_usd(saved)} per day in all" if len(changed) > 1 else ""
+    for row in changed:
         ttl, other = row["ttl"], row["assigned_ttl"]
-        if other == ttl:
-            continue
         here = (row["costs"][ttl]["usd"] - row["costs"][other]["usd"]) / days
         prefix = f"checkpoint {row['ordinal']} uses a {ttl} TTL"
         if here > 0:
@@ -256,7 +261,7 @@ def ttl_hints(advice: Mapping[str, Any]) -> list[dict[str, Any]]:
             {
                 "code": HINT_CODE,
                 "path": row["path"],
-                "message": f"{message}; the recommended TTLs save {_usd(saved)} per day in all",
+                "message": message + in_all,
                 "ordinal": row["ordinal"],
                 "ttl": ttl,
                 "recommended_ttl": other,
