@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -13,6 +14,7 @@ from django.utils import timezone
 from .engine.errors import NotFoundError
 from .engine.labels import resolve_version
 from .engine.rendering import CompiledBody, compiled_for
+from .engine.ttl_advice import LoggedCall, ttl_advice
 from .models import (
     MONEY_FIELDS,
     TOKEN_FIELDS,
@@ -318,3 +320,108 @@ def template_cache_entries(*, template: Template, since: datetime) -> int:
         .distinct()
         .count()
     )
+
+
+# --- the TTL advisor ------------------------------------------------------------------------
+
+TTL_ADVICE_WINDOW = timedelta(days=7)  # the recent traffic the advice reads by default
+# The most calls one advice reads, newest first: its cost stays bounded on a busy template
+# (the window then starts at the oldest call read, and ``truncated`` says so).
+TTL_ADVICE_MAX_CALLS = 10_000
+_MICROSECOND = timedelta(microseconds=1)
+_DAY_MICROSECONDS = Decimal(86_400_000_000)
+
+
+def template_ttl_advice(
+    *,
+    template: Template,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_calls: int = TTL_ADVICE_MAX_CALLS,
+) -> dict[int, dict[str, Any]]:
+    """Per version number, the TTL advisor's answer (``engine/ttl_advice.py``) from the
+    template's successful calls in ``since``..``until`` (default: the last 7 days up to now),
+    at most ``max_calls`` of them in all, newest first. A version without calls there has
+    no entry: ``ttl_advice_empty`` is its answer."""
+    calls = Invocation.objects.filter(template=template)
+    return _ttl_advice(calls, since, until, max_calls)
+
+
+def version_ttl_advice(
+    *,
+    version: Version,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    max_calls: int = TTL_ADVICE_MAX_CALLS,
+) -> dict[str, Any]:
+    """The TTL advisor's answer for one version (as ``template_ttl_advice``)."""
+    calls = Invocation.objects.filter(template_id=version.template_id, version=version)
+    found = _ttl_advice(calls, since, until, max_calls)
+    return found.get(version.number) or ttl_advice_empty(since=since, until=until)
+
+
+def ttl_advice_empty(
+    *, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    """The answer for a version without successful calls in the window."""
+    since, until = _ttl_window(since, until)
+    return _ttl_answer([], since, until, truncated=False)
+
+
+def _ttl_window(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
+    until = until or timezone.now()
+    return since or until - TTL_ADVICE_WINDOW, until
+
+
+def _ttl_advice(
+    calls: QuerySet[Invocation], since: datetime | None, until: datetime | None, max_calls: int
+) -> dict[int, dict[str, Any]]:
+    since, until = _ttl_window(since, until)
+    # Only the columns the advice reads, newest first on the (template, time) index, so a
+    # busy template costs at most ``max_calls`` rows.
+    rows = (
+        calls.filter(status=Invocation.Status.OK, created_at__gte=since, created_at__lt=until)
+        .order_by("-created_at", "-id")
+        .values_list("version_id", "created_at", "model", "checkpoints")[: max_calls + 1]
+    )
+    by_version: dict[int, list[LoggedCall]] = {}
+    read, truncated, oldest = 0, False, until
+    for version_id, at, model, checkpoints in rows.iterator(chunk_size=2000):
+        if read == max_calls:
+            # More calls than are read: the window analysed starts at the oldest call read.
+            truncated, since = True, oldest
+            break
+        read, oldest = read + 1, at
+        by_version.setdefault(version_id, []).append(LoggedCall(at, model, checkpoints or []))
+    numbers = dict(Version.objects.filter(pk__in=by_version).values_list("pk", "number"))
+    return {
+        numbers[version_id]: _ttl_answer(version_calls, since, until, truncated=truncated)
+        for version_id, version_calls in by_version.items()
+    }
+
+
+def _ttl_answer(
+    calls: list[LoggedCall], since: datetime, until: datetime, *, truncated: bool
+) -> dict[str, Any]:
+    days = Decimal(max(until - since, timedelta(0)) // _MICROSECOND) / _DAY_MICROSECONDS
+    return {
+        "since": since,
+        "until": until,
+        "truncated": truncated,
+        **ttl_advice(calls, days=days),
+    }
+
+
+def template_stats_with_ttl_advice(
+    *, template: Template, since: datetime | None = None, until: datetime | None = None
+) -> list[dict[str, Any]]:
+    """``template_stats``, each version's row with its ``ttl_advice`` (over the same
+    ``since``..``until``; without ``since``, the last 7 days of it)."""
+    rows = template_stats(template=template, since=since, until=until)
+    window_since, window_until = _ttl_window(since, until)
+    advice = template_ttl_advice(template=template, since=window_since, until=window_until)
+    for row in rows:
+        row["ttl_advice"] = advice.get(row["version"]) or ttl_advice_empty(
+            since=window_since, until=window_until
+        )
+    return rows

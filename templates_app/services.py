@@ -35,6 +35,7 @@ from .engine.rendering import (
     render,
 )
 from .engine.splice import PrefixCache, render_spliced
+from .engine.ttl_advice import ttl_hints
 from .models import (
     ApiKey,
     Invocation,
@@ -48,7 +49,13 @@ from .models import (
     caches_invalidate,
     slug_alias_problem,
 )
-from .selectors import template_cache_entries, version_compiled, version_get, version_resolve
+from .selectors import (
+    template_cache_entries,
+    version_compiled,
+    version_get,
+    version_resolve,
+    version_ttl_advice,
+)
 
 
 @transaction.atomic
@@ -175,6 +182,17 @@ def version_lint(*, template: Template, body: Any, model: str | None = None) -> 
         count_tokens=exact_counter(target),
         limits=render_limits(),
     )
+
+
+def version_lint_stored(
+    *, template: Template, version: Version, model: str | None = None
+) -> dict[str, Any]:
+    """Lint a stored version as ``version_lint`` does, adding a ``ttl_costs_more`` warning
+    per checkpoint whose TTL costs more than the other on its last 7 days of traffic
+    (``engine/ttl_advice.ttl_hints``)."""
+    report = version_lint(template=template, body=version.body_data, model=model)
+    report["warnings"] += ttl_hints(version_ttl_advice(version=version))
+    return report
 
 
 def version_create(

@@ -55,6 +55,24 @@ def make_tool(name: str = "lookup_order", **overrides: Any) -> dict[str, Any]:
     return tool
 
 
+def make_checkpoint(ordinal: int = 1, **overrides: Any) -> dict[str, Any]:
+    """One entry of an invocation's ``checkpoints``: the factory body's 1h checkpoint, cached,
+    closing a prefix of 100,000 tokens."""
+    checkpoint: dict[str, Any] = {
+        "ordinal": ordinal,
+        "path": "messages[0].content[1]",
+        "section": "messages",
+        "ttl": "1h",
+        "fingerprint": "sha256:" + "d0c" * 21 + "0",
+        "tokens": 100_000,
+        "min_tokens": 1024,
+        "status": "will_cache",
+        "block_index": 1,
+    }
+    checkpoint.update(overrides)
+    return checkpoint
+
+
 def make_template(**overrides: Any):
     """A stored template (needs the database)."""
     from templates_app import services

@@ -1,7 +1,7 @@
 """Template pages in the admin beyond the form: the change page's sections, diff, label moves.
 
 The change page (``TemplateAdmin.render_change_form``) gets its versions table, labels,
-history, "try it" panel and charts from ``template_page_context``. ``diff_view`` and
+history, "try it" panel, charts and TTL advisor from ``template_page_context``. ``diff_view`` and
 ``label_move_view`` are routed by ``TemplateAdmin.get_urls``; the admin site has
 already checked that the user is staff.
 """
@@ -27,6 +27,7 @@ from gateway.catalog import known_models
 from .. import selectors, services
 from ..engine.errors import CachetError
 from ..engine.labels import LATEST, label_name_problem, resolve_version
+from ..engine.ttl_advice import ttl_hints
 from ..models import Label, Template, Version
 from . import charts
 
@@ -55,8 +56,10 @@ def template_page_context(request: HttpRequest, template: Template) -> dict[str,
     labels = list(selectors.label_list(template=template))
     may_move_protected = request.user.has_perm(services.PROTECTED_LABEL_PERMISSION)
     latest = versions[0].number if versions else None
+    advice = selectors.template_ttl_advice(template=template)
+    hints = {number: ttl_hints(found) for number, found in advice.items()}
     return {
-        "versions": _version_rows(versions, labels),
+        "versions": _version_rows(versions, labels, hints),
         "latest_number": latest,
         "numbers": [v.number for v in versions],
         "compare_default": {"a": max((latest or 1) - 1, 1), "b": latest},
@@ -74,16 +77,21 @@ def template_page_context(request: HttpRequest, template: Template) -> dict[str,
         "label_moves": selectors.label_history(template=template)[:50],
         **_try_it(template, versions, labels),
         **_analytics(template),
+        "ttl_advice": _ttl_advice_rows(versions, advice, hints),
+        "ttl_advice_days": selectors.TTL_ADVICE_WINDOW.days,
     }
 
 
-def _version_rows(versions: list[Version], labels: list[Label]) -> list[dict[str, Any]]:
+def _version_rows(
+    versions: list[Version], labels: list[Label], hints: dict[int, list[dict[str, Any]]]
+) -> list[dict[str, Any]]:
     names: dict[int, list[str]] = {}
     for label in labels:
         names.setdefault(label.version_id, []).append(label.name)
     rows = []
     for version in versions:
         warnings = [w["message"] for w in (version.lint or {}).get("warnings", [])]
+        warnings += [hint["message"] for hint in hints.get(version.number, [])]
         count = len(warnings)
         rows.append(
             {
@@ -91,6 +99,45 @@ def _version_rows(versions: list[Version], labels: list[Label]) -> list[dict[str
                 "labels": names.get(version.pk, []),
                 "lint_status": f"{count} warning{'s' if count > 1 else ''}" if count else "ok",
                 "warnings": "\n".join(warnings),
+            }
+        )
+    return rows
+
+
+def _ttl_advice_rows(
+    versions: list[Version],
+    advice: dict[int, dict[str, Any]],
+    hints: dict[int, list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """The TTL advisor's answer for each version with calls in the window, newest first,
+    its dollar figures formatted."""
+    rows = []
+    for number in (v.number for v in versions if v.number in advice):
+        found = advice[number]
+        checkpoints = [
+            {
+                **row,
+                # Each TTL's cost, with its writes, re-writes and reads (the template cannot
+                # look "5m" up).
+                "under": [
+                    {**cost, "ttl": ttl, "display": format_usd(cost["usd"])}
+                    for ttl, cost in row["costs"].items()
+                ],
+                "saved_display": format_usd(row["saved_usd_per_day"]),
+            }
+            for row in found["checkpoints"]
+        ]
+        rows.append(
+            {
+                **found,
+                "number": number,
+                "checkpoints": checkpoints,
+                "hints": hints[number],
+                "assigned": ", ".join(row["assigned_ttl"] for row in found["checkpoints"]),
+                "changes": any(row["assigned_ttl"] != row["ttl"] for row in found["checkpoints"]),
+                "current_display": format_usd(found["current_usd"]),
+                "recommended_display": format_usd(found["recommended_usd"]),
+                "saved_display": format_usd(found["saved_usd_per_day"]),
             }
         )
     return rows

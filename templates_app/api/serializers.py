@@ -11,6 +11,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
+from gateway.types import TTLS
+
 from ..engine.canonical import text_problem
 from ..engine.labels import LABEL_MAX_LENGTH
 from ..engine.validation import did_you_mean
@@ -557,3 +559,90 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
 class StatsFilterSerializer(StrictSerializer):
     since = serializers.DateTimeField(required=False)
     until = serializers.DateTimeField(required=False)
+
+
+class TtlCostOutputSerializer(serializers.Serializer):
+    """What a checkpoint's calls in the window cost under one TTL (the TTL advisor)."""
+
+    writes = serializers.IntegerField(help_text="first calls of a cache entry in the window")
+    rewrites = serializers.IntegerField(
+        help_text="calls at least the TTL after the previous call of the same entry: it had "
+        "expired and is written again"
+    )
+    reads = serializers.IntegerField(help_text="calls within the TTL of the previous one")
+    written_tokens = serializers.IntegerField()
+    read_tokens = serializers.IntegerField()
+    usd = serializers.FloatField(
+        help_text="writes and re-writes at the model's write price for this TTL, reads at its "
+        "read price"
+    )
+
+
+# One cost per TTL, keyed by the TTL ("5m", "1h"): not Python names, hence type().
+TtlCostsOutputSerializer = type(
+    "TtlCostsOutputSerializer",
+    (serializers.Serializer,),
+    {"__module__": __name__, **{ttl: TtlCostOutputSerializer() for ttl in TTLS}},
+)
+
+
+class TtlCheckpointOutputSerializer(serializers.Serializer):
+    """One checkpoint of the TTL advice."""
+
+    ordinal = serializers.IntegerField()
+    path = serializers.CharField()
+    # TTLs as strings, not enums: three fields of one choice set would need a settings entry.
+    ttl = serializers.CharField(help_text="the TTL the version gives it now: 5m or 1h")
+    calls = serializers.IntegerField(help_text="calls in which it cached (status will_cache)")
+    costs = TtlCostsOutputSerializer()
+    recommended_ttl = serializers.CharField(
+        allow_null=True,
+        help_text="its cheaper TTL on its own, 5m or 1h (the current one on a tie); null "
+        "without calls",
+    )
+    saved_usd_per_day = serializers.FloatField(
+        allow_null=True, help_text="what the recommended TTL saves per day over the current one"
+    )
+    assigned_ttl = serializers.CharField(
+        help_text="its TTL, 5m or 1h, in the version's cheapest TTLs that keep 1h before 5m"
+    )
+
+
+class TtlSkippedOutputSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    calls = serializers.IntegerField()
+    reason = serializers.CharField(help_text="why its calls are not priced")
+
+
+class TtlAdviceOutputSerializer(serializers.Serializer):
+    """The TTL advisor for one version: per checkpoint, what its calls in the window cost
+    under 5m and under 1h, the recommendation and what it saves per day."""
+
+    since = serializers.DateTimeField(
+        help_text="start of the window analysed (the oldest call read when truncated)"
+    )
+    until = serializers.DateTimeField()
+    days = serializers.FloatField(help_text="the window's length in days")
+    calls_analysed = serializers.IntegerField()
+    truncated = serializers.BooleanField(
+        help_text="the window held more calls than the advisor reads: only the newest are read"
+    )
+    skipped = TtlSkippedOutputSerializer(many=True, help_text="calls on models with no choice")
+    reason = serializers.CharField(
+        allow_null=True, help_text="why there is no recommendation; null when there is one"
+    )
+    checkpoints = TtlCheckpointOutputSerializer(many=True)
+    current_usd = serializers.FloatField(help_text="the window's cached prefixes at current TTLs")
+    recommended_usd = serializers.FloatField(help_text="the same at the assigned TTLs")
+    saved_usd_per_day = serializers.FloatField(allow_null=True)
+
+
+class StatsVersionOutputSerializer(serializers.Serializer):
+    version = serializers.IntegerField()
+    calls = serializers.IntegerField()
+    errors = serializers.IntegerField()
+    cache_hit_ratio = serializers.FloatField(allow_null=True)
+    cached_token_ratio = serializers.FloatField(allow_null=True)
+    tokens = serializers.DictField(child=serializers.IntegerField())
+    cost = serializers.DictField(child=serializers.FloatField())
+    ttl_advice = TtlAdviceOutputSerializer()

@@ -42,6 +42,7 @@ from .serializers import (
     SendInputSerializer,
     SendOutputSerializer,
     StatsFilterSerializer,
+    StatsVersionOutputSerializer,
     TemplateInputSerializer,
     TemplateOutputSerializer,
     TemplateUpdateSerializer,
@@ -81,7 +82,7 @@ STATS = inline_serializer(
     "TemplateStats",
     {
         "template": serializers.CharField(),
-        "versions": serializers.ListField(child=serializers.DictField()),
+        "versions": StatsVersionOutputSerializer(many=True),
     },
 )
 LINT_REPORT = inline_serializer(
@@ -447,7 +448,9 @@ class TemplateLintApi(ApiView):
         description="Checks exactly one of `body` (unsaved) or `version`, rendered with the "
         "template's sample variables, against a model's limits (default: the body's model): "
         "errors, warnings and each checkpoint's token estimate. Lint errors are a 200 with "
-        "`ok: false`; stores nothing.",
+        "`ok: false`; stores nothing. A stored `version` also gets a `ttl_costs_more` warning "
+        "for each checkpoint whose TTL cost at least a cent a day more than the TTL the "
+        "advisor recommends on its last 7 days of traffic (see the stats' `ttl_advice`).",
         request=LintInputSerializer,
         responses={
             200: LINT_REPORT,
@@ -464,12 +467,16 @@ class TemplateLintApi(ApiView):
         template = selectors.template_get(slug=slug)
         data = _valid(LintInputSerializer, request.data)
         if "version" in data:
-            body = selectors.version_get(template=template, number=data["version"]).body_data
+            version = selectors.version_get(template=template, number=data["version"])
+            invocations_visible()
+            report = services.version_lint_stored(
+                template=template, version=version, model=data.get("model")
+            )
         else:
-            body = data["body"]
-        return Response(
-            services.version_lint(template=template, body=body, model=data.get("model"))
-        )
+            report = services.version_lint(
+                template=template, body=data["body"], model=data.get("model")
+            )
+        return Response(report)
 
 
 class TemplateSendApi(AsyncApiView):
@@ -585,7 +592,16 @@ class TemplateStatsApi(ApiView):
         "`until` (exclusive): calls, errors, cache hit ratio, tokens by kind, cost and savings "
         "(USD). Whole hours are read from hourly rollups, which `purge_invocations` keeps, so "
         "purging the log does not change them; a part of an hour at either end is added up "
-        "from the logged rows, so there only the rows still logged count.",
+        "from the logged rows, so there only the rows still logged count.\n\n"
+        "Each version's `ttl_advice` is the TTL advisor: from the gaps between its successful "
+        "calls in the window (without `since`, the last 7 days up to `until`; at most the "
+        f"newest {selectors.TTL_ADVICE_MAX_CALLS:,} calls, `truncated` when there were more), "
+        "per checkpoint, what its "
+        "cached prefix cost under 5m and under 1h (writes, re-writes after expiry, reads, at "
+        "the model's own prices), the cheaper TTL and what it saves per day; and the "
+        "cheapest TTLs for the whole version that keep every 1h checkpoint before every 5m "
+        "one (`assigned_ttl`). A model without both TTLs (OpenAI's only TTL is 30m) is "
+        "listed in `skipped` with the reason.",
         parameters=[StatsFilterSerializer],
         responses={200: STATS, **errors()},
     )
@@ -593,10 +609,11 @@ class TemplateStatsApi(ApiView):
         template = selectors.template_get(slug=slug)
         filters = _valid(StatsFilterSerializer, request.query_params)
         invocations_visible()
+        rows = selectors.template_stats_with_ttl_advice(template=template, **filters)
         return Response(
             {
                 "template": template.slug,
-                "versions": selectors.template_stats(template=template, **filters),
+                "versions": StatsVersionOutputSerializer(rows, many=True).data,
             }
         )
 
