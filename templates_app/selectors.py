@@ -170,7 +170,7 @@ def invocation_column_values(*, column: str, since: datetime | None = None) -> l
     return list(rollups.order_by(column).values_list(column, flat=True).distinct())
 
 
-STATS_COUNTS = ("calls", "ok", "hits")
+STATS_COUNTS = ("calls", "ok", "hits", "coalesce_led", "coalesce_waited", "writes_avoided")
 
 
 def template_stats(
@@ -182,20 +182,28 @@ def template_stats(
     at either end of ``since``..``until`` is added up from the logged rows."""
     whole, parts = stats_hours(since, until)
     by_version: dict[int, dict[str, Any]] = {}
-    sums = {name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)}
+    sums = {name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS, "write_avoided_usd")}
     if whole is not None:
         rollups = _in_hours(InvocationRollup.objects.filter(template=template), *whole)
         counts = {name: Sum(name) for name in STATS_COUNTS}
         _add_rows(by_version, rollups.values("version__number").annotate(**counts, **sums))
     for start, end in parts:
         logged = invocation_list(template=template.slug, since=start, until=end).order_by()
-        counts = {
-            "calls": Count("id"),
-            "ok": Count("id", filter=Q(status=Invocation.Status.OK)),
-            "hits": Count("id", filter=Q(cache_read_tokens__gt=0)),
-        }
-        _add_rows(by_version, logged.values("version__number").annotate(**counts, **sums))
+        _add_rows(by_version, logged.values("version__number").annotate(**logged_sums()))
     return [_stats_row(by_version[number]) for number in sorted(by_version, reverse=True)]
+
+
+def logged_sums() -> dict[str, Any]:
+    """The aggregates of logged rows that ``template_stats`` reads: what the rollups add up."""
+    return {
+        "calls": Count("id"),
+        "ok": Count("id", filter=Q(status=Invocation.Status.OK)),
+        "hits": Count("id", filter=Q(cache_read_tokens__gt=0)),
+        "coalesce_led": Count("id", filter=Q(coalesce=Invocation.Coalesce.LED)),
+        "coalesce_waited": Count("id", filter=Q(coalesce=Invocation.Coalesce.WAITED)),
+        "writes_avoided": Count("id", filter=Q(write_avoided_usd__isnull=False)),
+        **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS, "write_avoided_usd")},
+    }
 
 
 def stats_hours(
@@ -260,6 +268,12 @@ def _stats_row(row: dict[str, Any]) -> dict[str, Any]:
             "usd": float(row["cost_usd"] or 0),
             "usd_without_cache": float(row["cost_without_cache_usd"] or 0),
             "saved_usd": float(row["saved_usd"] or 0),
+        },
+        "coalescing": {
+            "led": row["coalesce_led"],
+            "waited": row["coalesce_waited"],
+            "writes_avoided": row["writes_avoided"],
+            "writes_avoided_usd": float(row["write_avoided_usd"] or 0),
         },
     }
 

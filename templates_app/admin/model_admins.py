@@ -394,7 +394,17 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
             },
         ),
         ("Usage and cost", {"fields": ["usage_table"]}),
-        ("Cache", {"fields": ["miss_explanation", "checkpoints_table", "last_fingerprint"]}),
+        (
+            "Cache",
+            {
+                "fields": [
+                    "miss_explanation",
+                    "checkpoints_table",
+                    "last_fingerprint",
+                    ("coalesce", "coalesce_wait_ms", "write_avoided_usd"),
+                ]
+            },
+        ),
         ("Error", {"fields": ["error"]}),
         ("Output", {"fields": ["stop_reason", "output_text_display"]}),
         (

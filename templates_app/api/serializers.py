@@ -26,6 +26,7 @@ from ..models import (
     Version,
     alias_list_problem,
 )
+from ..sending.flow import coalescing_of
 from .pagination import KeysetPagination, Pagination, Position, cursor_decode
 
 # The code of an error about a name itself (unknown, or given twice): exception_handler.py
@@ -433,6 +434,20 @@ class MissOutputSerializer(serializers.Serializer):
     )
 
 
+class CoalescingOutputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(
+        choices=Invocation.Coalesce.choices,
+        allow_blank=True,
+        help_text="led: its cached prefix was cold and it went first; waited: it waited for "
+        "the send that led; alone: the prefix was warm, or nothing in it caches; off: cold, "
+        "with coalescing off",
+    )
+    waited_ms = serializers.IntegerField(allow_null=True)
+    write_avoided_usd = serializers.FloatField(
+        allow_null=True, help_text="a follower that read: what writing would have cost more"
+    )
+
+
 class SendOutputSerializer(serializers.Serializer):
     invocation_id = serializers.IntegerField(help_text="the recorded call, in GET /invocations")
     template = serializers.CharField()
@@ -455,6 +470,7 @@ class SendOutputSerializer(serializers.Serializer):
     )
     latency_ms = serializers.IntegerField()
     request_id = serializers.CharField(allow_null=True, help_text="the provider's request id")
+    coalescing = CoalescingOutputSerializer()
 
 
 class PageQuerySerializer(StrictSerializer):
@@ -519,6 +535,7 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
     usage = serializers.DictField(read_only=True)
     cost = serializers.DictField(read_only=True)
     error = serializers.SerializerMethodField()
+    coalescing = serializers.SerializerMethodField()
 
     class Meta:
         model = Invocation
@@ -537,6 +554,7 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
             "miss",
             "error",
             "latency_ms",
+            "coalescing",
             "request_id",
             "caller",
             "checkpoints",
@@ -545,6 +563,10 @@ class InvocationOutputSerializer(serializers.ModelSerializer):
             "stop_reason",
             "output_text",
         ]
+
+    @extend_schema_field(CoalescingOutputSerializer)
+    def get_coalescing(self, invocation: Invocation) -> dict[str, Any]:
+        return coalescing_of(invocation)
 
     def get_error(self, invocation: Invocation) -> dict[str, Any] | None:
         if invocation.status == Invocation.Status.OK:
@@ -637,6 +659,17 @@ class TtlAdviceOutputSerializer(serializers.Serializer):
     saved_usd_per_day = serializers.FloatField(allow_null=True)
 
 
+class CoalescingStatsOutputSerializer(serializers.Serializer):
+    led = serializers.IntegerField(help_text="sends that found their cached prefix cold and led")
+    waited = serializers.IntegerField(help_text="sends that waited for the one that led")
+    writes_avoided = serializers.IntegerField(
+        help_text="sends that waited, then read the prefix instead of writing it"
+    )
+    writes_avoided_usd = serializers.FloatField(
+        help_text="what those writes would have cost more than the reads (USD)"
+    )
+
+
 class StatsVersionOutputSerializer(serializers.Serializer):
     version = serializers.IntegerField()
     calls = serializers.IntegerField()
@@ -645,4 +678,5 @@ class StatsVersionOutputSerializer(serializers.Serializer):
     cached_token_ratio = serializers.FloatField(allow_null=True)
     tokens = serializers.DictField(child=serializers.IntegerField())
     cost = serializers.DictField(child=serializers.FloatField())
+    coalescing = CoalescingStatsOutputSerializer()
     ttl_advice = TtlAdviceOutputSerializer()

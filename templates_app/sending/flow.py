@@ -225,4 +225,15 @@ def send_payload(invocation: Invocation, rendered: Rendered, result: Result) -> 
         "miss": invocation.miss,
         "latency_ms": invocation.latency_ms,
         "request_id": invocation.request_id or None,
+        "coalescing": coalescing_of(invocation),
+    }
+
+
+def coalescing_of(invocation: Invocation) -> dict[str, Any]:
+    """How the send took its turn on its cached prefix, as the API shows it."""
+    avoided = invocation.write_avoided_usd
+    return {
+        "role": invocation.coalesce,
+        "waited_ms": invocation.coalesce_wait_ms,
+        "write_avoided_usd": None if avoided is None else float(avoided),
     }

@@ -60,9 +60,22 @@ def random_rows(versions: list[Any], count: int, *, seed: int = 7) -> list[Invoc
                 if ok
                 else None,
                 saved_usd=saved if ok else None,
+                **coalesced(rng, ok),
             )
         )
     return rows
+
+
+def coalesced(rng: random.Random, ok: bool) -> dict[str, Any]:
+    """A random turn on the cached prefix: a follower that read may have avoided a write."""
+    role = rng.choice([*Invocation.Coalesce.values, ""])
+    avoided = Decimal(rng.randint(1, 5000)) / Decimal(10**7)
+    waited = role == Invocation.Coalesce.WAITED
+    return {
+        "coalesce": role,
+        "coalesce_wait_ms": rng.randint(0, 900) if waited else None,
+        "write_avoided_usd": avoided if waited and ok and rng.random() < 0.7 else None,
+    }
 
 
 @pytest.fixture
@@ -213,12 +226,7 @@ def raw_stats(template: Any, since: datetime | None, until: datetime | None) -> 
     grouped = (
         rows.order_by()
         .values("version__number")
-        .annotate(
-            calls=Count("id"),
-            ok=Count("id", filter=Q(status="ok")),
-            hits=Count("id", filter=Q(cache_read_tokens__gt=0)),
-            **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)},
-        )
+        .annotate(**selectors.logged_sums())
         .order_by("-version__number")
     )
     return [selectors._stats_row(row) for row in grouped]
@@ -226,7 +234,15 @@ def raw_stats(template: Any, since: datetime | None, until: datetime | None) -> 
 
 def rounded(stats: list[dict]) -> list[dict]:
     """Money to 8 places: SQLite adds decimals as floats, in whatever order it reads them."""
-    return [row | {"cost": {k: round(v, 8) for k, v in row["cost"].items()}} for row in stats]
+    return [
+        row
+        | {
+            "cost": {k: round(v, 8) for k, v in row["cost"].items()},
+            "coalescing": row["coalescing"]
+            | {"writes_avoided_usd": round(row["coalescing"]["writes_avoided_usd"], 8)},
+        }
+        for row in stats
+    ]
 
 
 WINDOWS = [

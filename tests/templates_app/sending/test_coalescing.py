@@ -8,11 +8,13 @@ import asyncio
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 
+from gateway.catalog import get_profile
 from gateway.errors import OverloadedError
 from templates_app.models import Invocation
 from templates_app.sending import clients
@@ -269,3 +271,119 @@ def test_a_warm_prefix_goes_alone(provider, api_key):
 
     assert outcomes() == {"read": SENDS}
     assert roles() == {"alone": SENDS}
+
+
+def stats_of(slug: str, api_key: str) -> dict[str, Any]:
+    response = asyncio.run(
+        call_in_loop(
+            "GET",
+            f"/api/v1/templates/{slug}/stats",
+            None,
+            {"Authorization": f"Bearer {api_key}"},
+            None,
+        )
+    )
+    assert response.status == 200
+    return response.json()["versions"][0]
+
+
+@pytest.mark.parametrize("provider", ["sim"], indirect=True)
+def test_stats_count_the_writes_avoided_and_their_dollar_value(provider, api_key):
+    slug = document_template(provider.name)
+    provider()
+    send_all(slug, api_key)
+
+    stats = stats_of(slug, api_key)
+
+    writer = Invocation.objects.get(coalesce="led")
+    prices = get_profile(MODELS["sim"]).prices
+    # Each of the 63 followers read the prefix the leader wrote: writing it at the 5m price
+    # instead would have cost (write - read) per token more.
+    by_hand = (SENDS - 1) * writer.cache_write_tokens * (prices.cache_write_5m - prices.cache_read)
+    assert stats["coalescing"] == {
+        "led": 1,
+        "waited": SENDS - 1,
+        "writes_avoided": SENDS - 1,
+        "writes_avoided_usd": pytest.approx(float(by_hand / Decimal(1_000_000))),
+    }
+
+
+def two_sends(
+    slug: str,
+    api_key: str,
+    *,
+    first_gone_at: float | None = None,
+    second_gone_at: float | None = None,
+) -> list[Any]:
+    """Two sends of ``slug``, the second 0.1 s after the first (which leads); their clients
+    go away after ``first_gone_at`` and ``second_gone_at`` seconds."""
+    app = routed_app()
+    headers = {"Authorization": f"Bearer {api_key}"}
+    path = f"/api/v1/templates/{slug}/send"
+
+    async def one(n: int, delay: float, gone_at: float | None) -> Any:
+        await asyncio.sleep(delay)
+        payload = {"variables": {"question": f"Question {n}?"}}
+        return await call_in_loop(
+            "POST", path, payload, headers, None, app=app, disconnect_at=gone_at
+        )
+
+    async def both() -> list[Any]:
+        try:
+            return await asyncio.gather(one(0, 0.0, first_gone_at), one(1, 0.1, second_gone_at))
+        finally:
+            await clients.close_clients()
+
+    return asyncio.run(both())
+
+
+def test_a_follower_waits_no_longer_than_the_bound(settings, api_key):
+    slug = document_template("sim")
+    never = asyncio.Event()
+    settings.CACHET = {**settings.CACHET, "COALESCE_WAIT": 0.5}
+    settings.GATEWAY = {**settings.GATEWAY, "SIM_HOLD": never.wait}  # no answer ever begins
+
+    leader, follower = two_sends(slug, api_key, first_gone_at=3.0, second_gone_at=2.5)
+
+    assert leader.status == 0 and follower.status == 0  # both held until their clients left
+    row = Invocation.objects.get(coalesce="waited")
+    # It went once the bound had passed (not when the leader gave up, 3 s in).
+    assert 500 <= row.coalesce_wait_ms < 2900
+
+
+def test_a_leader_whose_client_goes_away_lets_the_follower_lead(settings, api_key):
+    slug = document_template("sim")
+    settings.GATEWAY = {**settings.GATEWAY, "SIM_LATENCY": 1.0}
+
+    leader, follower = two_sends(slug, api_key, first_gone_at=0.4)
+
+    assert leader.status == 0 and follower.status == 200
+    gone = Invocation.objects.get(status="client_disconnected")
+    assert gone.coalesce == "led"
+    row = Invocation.objects.get(status="ok")
+    # Released when the leader's client left (0.4 s in, 0.3 s after it came), not at the
+    # bound: it led the prefix in turn and wrote it.
+    assert row.coalesce == "led" and row.cache_write_tokens > 0
+
+
+def test_a_prefix_that_caches_nothing_goes_alone(api_key):
+    template = make_template(slug="short")
+    make_version(template, body=make_body(params={"max_tokens": 64}))
+    variables = {"document": "Too short to cache.", "question": "Why?"}
+    app = routed_app()
+
+    async def send() -> Any:
+        try:
+            return await call_in_loop(
+                "POST",
+                "/api/v1/templates/short/send",
+                {"variables": variables},
+                {"Authorization": f"Bearer {api_key}"},
+                None,
+                app=app,
+            )
+        finally:
+            await clients.close_clients()
+
+    assert asyncio.run(send()).status == 200
+    assert Invocation.objects.get().coalesce == "alone"
