@@ -13,6 +13,9 @@ a template whose system prompt holds a 10k-token cached document, and measures:
 (c) capacity: N sends in flight at once through one worker against a 2-second stub, for
     N = 100, 1000 and 2000; wall time against the 2 s ideal;
 (d) resident memory of each worker, peak over each phase;
+(w) with ``--parts w``: a warm prefix's latency with cold-start coalescing on (the default)
+    and off (``CACHET_COALESCE=false``), one worker each, interleaved in rounds against the
+    20 ms stub: what coalescing costs a send whose prefix is warm;
 (s) with ``--parts s``: a soak, one worker under steady load (concurrency 32, zero-latency
     stub) for ``--soak-minutes`` (default 10), its resident memory sampled every 30 s.
 
@@ -139,7 +142,7 @@ def stub(latency_ms: int, **env: str) -> tuple[Any, int]:
 class Cachet:
     """Cachet started with its production command, and the environment it runs with."""
 
-    def __init__(self, database_url: str, stub_port: int, workers: int) -> None:
+    def __init__(self, database_url: str, stub_port: int, workers: int, **extra: str) -> None:
         self.port = free_port()
         self.env = {
             # The production settings, whatever the caller runs under (the test suite's).
@@ -155,6 +158,7 @@ class Cachet:
             "PORT": str(self.port),
             "CACHET_GRACEFUL_TIMEOUT": "30",
             "LOG_LEVEL": "WARNING",
+            **extra,
         }
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -522,6 +526,8 @@ def main() -> None:
         part_b(args, key, wire, seconds, memory)
     if "c" in args.parts:
         part_c(args, key, wire, capacity, memory)
+        if "w" in args.parts:
+            part_w(args, key, stub_port, per_level)
     if "s" in args.parts:
         part_s(args, key)
     print("\n(d) peak resident memory per worker (MiB)")
@@ -543,6 +549,54 @@ def part_a(args, cachet, key, wire, stub_port, per_level, memory) -> None:  # no
             f"**{p50[2]:.2f}** | {p99[0]:.2f} / {p99[1]:.2f} / **{p99[2]:.2f}** "
             f"| {row['failures']} |"
         )
+
+
+def part_w(args, key, stub_port, per_level) -> None:  # noqa: ANN001
+    on = Cachet(args.database_url, stub_port, 1)
+    off = Cachet(args.database_url, stub_port, 1, CACHET_COALESCE="false")
+    with on.serve(), off.serve():
+        rows = asyncio.run(coalescing_latency(on, off, key, per_level))
+    print("\n(w) a warm prefix, coalescing on and off, one worker each, stub latency 20 ms (ms)")
+    print("| concurrency | calls each | p50 on / off | p99 on / off |")
+    print("|---|---|---|---|")
+    for row in rows:
+        (p50_on, p50_off), (p99_on, p99_off) = row["p50"], row["p99"]
+        print(
+            f"| {row['concurrency']} | {row['calls']} | {p50_on:.2f} / {p50_off:.2f} "
+            f"| {p99_on:.2f} / {p99_off:.2f} |"
+        )
+
+
+async def coalescing_latency(
+    on: Cachet, off: Cachet, key: str, per_level: dict[int, int]
+) -> list[dict[str, Any]]:
+    send_body = json.dumps({"variables": QUESTION}).encode()
+    path = "/api/v1/templates/bench/send"
+    rows = []
+    for concurrency, total in per_level.items():
+        if concurrency > 8:
+            continue  # one worker each: the figures above 8 measure the worker's queue
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        headers = {"Authorization": f"Bearer {key}", "content-type": "application/json"}
+        client = httpx.AsyncClient(headers=headers, limits=limits, timeout=60)
+        times: dict[str, list[float]] = {"on": [], "off": []}
+        async with client:
+            for target in (on, off):  # warm: the prefix, the pools, the compiled template
+                await timed_calls(
+                    client, target.url + path, send_body, concurrency * 4, concurrency
+                )
+            rounds = 10
+            for _ in range(rounds):
+                for name, target in (("on", on), ("off", off)):
+                    measured, _ = await timed_calls(
+                        client, target.url + path, send_body, total // rounds, concurrency
+                    )
+                    times[name] += measured
+        row: dict[str, Any] = {"concurrency": concurrency, "calls": len(times["on"])}
+        for p in (50, 99):
+            row[f"p{p}"] = tuple(percentile(times[n], p) * 1000 for n in ("on", "off"))
+        rows.append(row)
+    return rows
 
 
 def part_b(args, key, wire, seconds, memory) -> None:  # noqa: ANN001

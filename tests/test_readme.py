@@ -61,6 +61,7 @@ def demo(tmp_path_factory):
     printed API key and the environment."""
     tmp_path = tmp_path_factory.mktemp("demo")
     env = {**os.environ, "DEBUG": "true", "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    env["CACHET_SIM_LATENCY"] = demo_sim_latency()
     env.pop("DJANGO_SETTINGS_MODULE", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=120)
@@ -128,3 +129,29 @@ def test_the_sdk_snippets_run_as_written_against_the_demo(demo):
         )
         assert done.returncode == 0, f"{snippet}\n{done.stdout}\n{done.stderr}"
         assert done.stdout.strip(), snippet  # each prints its answer
+
+
+def demo_sim_latency() -> str:
+    """The simulator's time to first byte that ``scripts/demo.sh`` sets."""
+    script = (ROOT / "scripts" / "demo.sh").read_text("utf-8")
+    return re.search(r"CACHET_SIM_LATENCY:-([0-9.]+)", script).group(1)
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_the_coalescing_example_writes_the_cold_document_once(demo):
+    port, env = demo
+    section = README.split("## Cache economics", 1)[1].split("\n## ", 1)[0]
+    script = re.search(r"```bash\n(.*?)```", section, flags=re.S).group(1)
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", script.replace("127.0.0.1:8000", f"127.0.0.1:{port}")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = sorted(done.stdout.split("\n")[:-1])
+    assert len(lines) == 8, done.stdout
+    role, _, wrote, _, read = lines[0].split()
+    assert role == "led" and int(wrote) > 1024 and read == "0"
+    assert lines[1:] == [f"waited wrote 0 read {wrote}"] * 7
