@@ -23,6 +23,12 @@ def effective_ttl(ttl: str | None) -> str:
     return ttl or DEFAULT_TTL
 
 
+def expired(elapsed_seconds: float, ttl: str | None) -> bool:
+    """Whether an entry of TTL ``ttl`` (``5m``, ``1h``) last used ``elapsed_seconds`` ago is
+    gone: it is at its expiry instant, so a gap of exactly the TTL misses."""
+    return elapsed_seconds >= TTL_SECONDS[effective_ttl(ttl)]
+
+
 @dataclass(frozen=True, slots=True)
 class CacheControl:
     """A checkpoint marker; ``ttl`` is ``None`` when the author left the provider default."""

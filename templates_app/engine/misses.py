@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from gateway.types import TTL_SECONDS, effective_ttl
+from gateway.types import effective_ttl, expired
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def explain(
         # History is newest first: the first call holding the prefix is its last use.
         elapsed = (call.created_at - prior.created_at).total_seconds()
         ttl = effective_ttl(checkpoint.get("ttl"))
-        if elapsed > TTL_SECONDS[ttl]:
+        if expired(elapsed, ttl):
             return {
                 "reason": "ttl_expired",
                 "checkpoint": checkpoint["ordinal"],

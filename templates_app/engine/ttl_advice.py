@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from operator import itemgetter
 from typing import Any
@@ -32,10 +32,9 @@ from gateway.catalog import ModelProfile, get_profile
 from gateway.cost import PER_TOKENS
 from gateway.errors import GatewayError
 from gateway.openai.common import EXPLICIT_TTL
-from gateway.types import TTL_SECONDS, TTLS, effective_ttl
+from gateway.types import TTLS, effective_ttl, expired
 
 SHORT, LONG = TTLS  # "5m", "1h": the order providers want is LONG before SHORT
-TTL_DELTAS = {ttl: timedelta(seconds=seconds) for ttl, seconds in TTL_SECONDS.items()}
 TALLY = ("writes", "rewrites", "reads", "written_tokens", "read_tokens")
 _ORDINAL = itemgetter("ordinal")
 # A hint below this saving per day would read "$0.00 per day": not worth an author's time.
@@ -158,7 +157,7 @@ def _replay(
             if gap is None:
                 tally[0] += 1
                 tally[3] += segment
-            elif gap >= TTL_DELTAS[ttl]:  # gone at its expiry instant: a gap of exactly the TTL
+            elif expired(gap.total_seconds(), ttl):  # a gap of exactly the TTL misses
                 tally[1] += 1
                 tally[3] += segment
             else:

@@ -86,6 +86,11 @@ def test_five_minute_and_one_hour_ttls():
     assert explain(call(checkpoint(1, "a", ttl="1h")), [alive])["reason"] == "provider_miss"
 
 
+def test_a_gap_of_exactly_the_ttl_has_expired():
+    exactly = call(checkpoint(1, "a"), ago=300)
+    assert explain(call(checkpoint(1, "a")), [exactly])["reason"] == "ttl_expired"
+
+
 def test_the_most_recent_use_counts_for_the_ttl():
     recent, old = call(checkpoint(1, "a"), ago=60), call(checkpoint(1, "a"), ago=900)
     assert explain(call(checkpoint(1, "a")), [recent, old])["reason"] == "provider_miss"
