@@ -224,7 +224,7 @@ def test_with_coalescing_off_the_same_64_sends_write_64_times(provider, api_key,
     assert roles() == {"off": SENDS}
 
 
-@PROVIDERS
+@pytest.mark.parametrize("provider", ["sim"], indirect=True)
 def test_a_template_that_opts_out_writes_64_times(provider, api_key):
     slug = document_template(provider.name, coalesce=False)
     provider(hold=True)
