@@ -57,6 +57,24 @@ def test_unknown_top_level_key_is_named():
     assert "prompt" in paths(make_body(prompt="hi"))
 
 
+def test_caching_coalesce_defaults_to_true_and_can_opt_out():
+    assert parse_body(make_body()).coalesce is True
+    assert parse_body(make_body(caching={"coalesce": False})).coalesce is False
+    assert parse_body(make_body(caching={})).coalesce is True
+
+
+@pytest.mark.parametrize(
+    ("caching", "path", "says"),
+    [
+        ({"coalesce": "no"}, "caching.coalesce", "must be true or false, got string"),
+        ({"coalesec": False}, "caching.coalesec", "unknown key (allowed: coalesce)"),
+        ([], "caching", "must be an object, got array"),
+    ],
+)
+def test_a_bad_caching_choice_is_named(caching, path, says):
+    assert {"path": path, "message": says} in problems(make_body(caching=caching))
+
+
 def test_every_problem_is_reported_at_once_with_its_path():
     body = make_body(model="no-provider", params={"temperature": 3, "colour": 1})
     body["messages"][1]["content"] = [{"type": "text", "text": 5}]
