@@ -522,12 +522,12 @@ def main() -> None:
         print(f"wire body: {len(wire):,} bytes (10k-token cached prefix)\n")
         if "a" in args.parts:
             part_a(args, cachet, key, wire, stub_port, per_level, memory)
+        if "w" in args.parts:
+            part_w(args, key, stub_port, per_level)
     if "b" in args.parts:
         part_b(args, key, wire, seconds, memory)
     if "c" in args.parts:
         part_c(args, key, wire, capacity, memory)
-        if "w" in args.parts:
-            part_w(args, key, stub_port, per_level)
     if "s" in args.parts:
         part_s(args, key)
     print("\n(d) peak resident memory per worker (MiB)")

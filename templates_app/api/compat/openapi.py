@@ -102,7 +102,8 @@ CACHET = {
     "type": "object",
     "description": "Added by Cachet: invocation id, template, version, label, model, provider, "
     "normalized usage, cost (`usd`, `usd_without_cache`, `saved_usd`), checkpoints with their "
-    "fingerprints, and the miss explanation.",
+    "fingerprints, the miss explanation, and how the send took its turn on its cached prefix "
+    "(`coalescing`).",
     "additionalProperties": True,
 }
 
