@@ -278,13 +278,19 @@ def _stats_row(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# Besides cost and savings, what a day adds up in USD: the parts of its savings, and the
+# writes cold-start coalescing avoided.
+DAILY_MONEY = ("saved_gross_usd", "write_overhead_usd", "write_avoided_usd")
+
+
 def template_daily_stats(
     template: Template, days: int = 30, *, today: date | None = None
 ) -> list[dict[str, Any]]:
     """One row per UTC day, oldest first, for the ``days`` days up to ``today``, empty days
     included: calls, cache hit ratio (``None`` without successful calls), tokens by kind,
     cost and savings in USD (``saved_usd`` net; ``saved_gross_usd`` from the calls that
-    saved, ``write_overhead_usd`` (negative) from those that paid more for cache writes)."""
+    saved, ``write_overhead_usd`` (negative) from those that paid more for cache writes), and
+    the writes cold-start coalescing avoided (``writes_avoided``, ``write_avoided_usd``)."""
     last = today or timezone.now().astimezone(UTC).date()
     first = last - timedelta(days=days - 1)
     rollups = _in_hours(
@@ -292,7 +298,14 @@ def template_daily_stats(
         datetime.combine(first, time.min, tzinfo=UTC),
         datetime.combine(last + timedelta(days=1), time.min, tzinfo=UTC),
     )
-    sums = ("calls", "ok", "saved_gross_usd", "write_overhead_usd", *TOKEN_FIELDS, *MONEY_FIELDS)
+    sums = (
+        "calls",
+        "ok",
+        "writes_avoided",
+        *TOKEN_FIELDS,
+        *MONEY_FIELDS,
+        *DAILY_MONEY,
+    )
     rows = (
         rollups.annotate(day=TruncDate("hour", tzinfo=UTC))
         .values("day")
@@ -313,11 +326,9 @@ def _daily_row(day: date, row: dict[str, Any] | None) -> dict[str, Any]:
         "ok": row["ok"],
         "hits": row["hits"],
         "hit_ratio": round(row["hits"] / row["ok"], 4) if row["ok"] else None,
+        "writes_avoided": row.get("writes_avoided") or 0,
         **{name: row.get(name) or 0 for name in TOKEN_FIELDS},
-        **{
-            name: float(row.get(name) or 0)
-            for name in (*MONEY_FIELDS, "saved_gross_usd", "write_overhead_usd")
-        },
+        **{name: float(row.get(name) or 0) for name in (*MONEY_FIELDS, *DAILY_MONEY)},
     }
 
 

@@ -207,6 +207,8 @@ def _analytics(template: Template) -> dict[str, Any]:
             "hit_ratio": f"{hits / ok:.0%}" if ok else "—",
             "saved_usd": format_usd(sum(row["saved_usd"] for row in rows)),
             "cost_usd": format_usd(sum(row["cost_usd"] for row in rows)),
+            "writes_avoided": sum(row["writes_avoided"] for row in rows),
+            "write_avoided_usd": format_usd(sum(row["write_avoided_usd"] for row in rows)),
         },
     }
 

@@ -300,7 +300,8 @@ def raw_daily(template: Any, days: int, today: date) -> dict[date, dict[str, Any
             hits=Count("id", filter=Q(status="ok", cache_read_tokens__gt=0)),
             gross=Sum("saved_usd", filter=Q(saved_usd__gt=0)),
             overhead=Sum("saved_usd", filter=Q(saved_usd__lt=0)),
-            **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS)},
+            writes_avoided=Count("id", filter=Q(write_avoided_usd__isnull=False)),
+            **{name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS, "write_avoided_usd")},
         )
     )
     return {row["day"]: row for row in rows}
@@ -319,7 +320,9 @@ def test_the_daily_chart_rows_from_rollups_equal_the_aggregates_of_the_rows(vers
         assert (row["ok"], row["hits"]) == (expected.get("ok", 0), expected.get("hits", 0))
         for name in TOKEN_FIELDS:
             assert row[name] == (expected.get(name) or 0)
-        for name, raw_name in [*((m, m) for m in MONEY_FIELDS), ("saved_gross_usd", "gross")]:
+        assert row["writes_avoided"] == expected.get("writes_avoided", 0)
+        money = [*MONEY_FIELDS, "write_avoided_usd"]
+        for name, raw_name in [*((m, m) for m in money), ("saved_gross_usd", "gross")]:
             assert row[name] == pytest.approx(float(expected.get(raw_name) or 0), abs=1e-8)
         assert row["write_overhead_usd"] == pytest.approx(
             float(expected.get("overhead") or 0), abs=1e-8
