@@ -222,7 +222,9 @@ def test_two_workers_sharing_redis_write_a_cold_prefix_once(database_url, shared
     assert len(rows) == 17
     assert sum(1 for _, _, wrote, _ in rows if wrote) == 1
     assert sum(1 for _, _, _, read in rows if read) == 16
-    by_role = sorted((json.loads(meta)["via"] == b, role) for meta, role, _, _ in rows)
+    # SQLite gives the JSON column as text, psycopg as the decoded object.
+    via = [(json.loads(m) if isinstance(m, str) else m)["via"] for m, _, _, _ in rows]
+    by_role = sorted((v == b, role) for v, (_, role, _, _) in zip(via, rows, strict=True))
     # A's first send led; every send through B waited for it, in another process.
     assert by_role.count((False, "led")) == 1
     assert by_role.count((True, "waited")) == 8
