@@ -25,7 +25,7 @@ from typing import Any
 
 from gateway.base import ProviderClient
 from gateway.errors import UnknownProviderError
-from gateway.types import ChatRequest
+from gateway.types import ChatRequest, prewarm_request
 
 Translate = Callable[[ChatRequest], dict[str, Any]]
 
@@ -131,6 +131,14 @@ def with_diagnostics(
     for a provider without cache diagnostics."""
     ask = _translation(request, "with_diagnostics")
     return dict(wire) if ask is None else ask(wire, previous_id)
+
+
+def prewarm(prefix: ChatRequest) -> ChatRequest:
+    """``prefix`` (a request cut after its last checkpoint) as the smallest call of its
+    provider that writes its cache entries: the least output its translation's
+    ``prewarm_max_tokens`` allows."""
+    max_tokens = _translation(prefix, "prewarm_max_tokens")(prefix)
+    return prewarm_request(prefix, max_tokens=max_tokens)
 
 
 def translate(request: ChatRequest) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
-from gateway.anthropic.translate import to_anthropic
+from gateway.anthropic.translate import prewarm_max_tokens, to_anthropic
 from gateway.base import Wire
 from gateway.catalog import ModelProfile, get_profile
 from gateway.conventions import anthropic_usage, chat_completions_usage
@@ -375,4 +375,11 @@ class SimClient:
         """Nothing to release: the store outlives the client."""
 
 
-__all__ = ["CacheStore", "MemoryStore", "SimClient", "to_sim", "unplaced_checkpoints"]
+__all__ = [
+    "CacheStore",
+    "MemoryStore",
+    "SimClient",
+    "prewarm_max_tokens",  # the simulator takes Anthropic's max_tokens 0 pre-warm
+    "to_sim",
+    "unplaced_checkpoints",
+]

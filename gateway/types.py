@@ -16,6 +16,9 @@ from typing import Any
 TTLS = ("5m", "1h")  # every TTL a checkpoint may ask for, shortest first
 DEFAULT_TTL = "5m"  # what a provider applies to a marker without one
 TTL_SECONDS = {"5m": 300, "1h": 3600}
+# A pre-warm whose prefix does not end in a turn a provider answers gets this user turn after it.
+ANSWERED_ROLES = ("user", "tool")
+PREWARM_TURN_TEXT = "."
 
 
 def effective_ttl(ttl: str | None) -> str:
@@ -235,3 +238,15 @@ def prefix_request(request: ChatRequest, block_index: int) -> ChatRequest:
             remaining -= 1
             messages.append(message)
     return replace(request, tools=tools, messages=tuple(messages), cache_key=None)
+
+
+def prewarm_request(prefix: ChatRequest, *, max_tokens: int) -> ChatRequest:
+    """A call of ``prefix`` (a request cut after its last checkpoint) that writes its cache
+    entries and asks for at most ``max_tokens`` of output. A one-character user turn follows
+    when the prefix does not end in a turn a provider answers (it ends in tools, system or
+    an assistant turn); every block of the prefix, the params but ``max_tokens``, the
+    markers and the cache key stay as they are."""
+    messages = prefix.messages
+    if not messages or messages[-1].role not in ANSWERED_ROLES:
+        messages = (*messages, Message("user", PREWARM_TURN_TEXT))
+    return replace(prefix, messages=messages, params={**prefix.params, "max_tokens": max_tokens})

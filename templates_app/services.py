@@ -271,16 +271,11 @@ def label_is_protected(label: str) -> bool:
     return label in settings.CACHET["PROTECTED_LABELS"]
 
 
-@transaction.atomic
-def label_move(
-    *,
-    template: Template,
-    label: str,
-    version: int,
-    moved_by: str = "",
-    protected_allowed: bool = True,
-) -> Label:
-    """Point ``label`` at version ``version`` and record the move; rollback is a move back.
+def label_move_check(
+    *, template: Template, label: str, version: int, protected_allowed: bool = True
+) -> Version:
+    """The version a move of ``label`` to ``version`` would point it at, checked before
+    anything is written (or paid for: a warm-up goes first).
 
     Raises ``PermissionDeniedError`` for a protected label (``CACHET["PROTECTED_LABELS"]``)
     unless ``protected_allowed``, ``NotFoundError`` for a missing version, and
@@ -294,7 +289,23 @@ def label_move(
     problem = label_name_problem(label)
     if problem is not None:
         raise CachetError(problem)
-    target = version_get(template=template, number=version)
+    return version_get(template=template, number=version)
+
+
+@transaction.atomic
+def label_move(
+    *,
+    template: Template,
+    label: str,
+    version: int,
+    moved_by: str = "",
+    protected_allowed: bool = True,
+) -> Label:
+    """Point ``label`` at version ``version`` and record the move; rollback is a move back.
+    Raises what ``label_move_check`` raises."""
+    target = label_move_check(
+        template=template, label=label, version=version, protected_allowed=protected_allowed
+    )
     # Lock the template row: it serializes moves of a label that does not exist yet too.
     Template.objects.select_for_update().filter(pk=template.pk).first()
     current = Label.objects.filter(template=template, name=label).first()

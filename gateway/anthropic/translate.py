@@ -38,6 +38,10 @@ PROVIDER = "anthropic"
 DIAGNOSTICS_BETA = "cache-diagnosis-2026-04-07"
 
 _TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "any"}
+# A pre-warm asks for no output at all: max_tokens 0 writes the cache and answers nothing,
+# but not with a forced tool choice (nor streamed): docs/providers.md §1.9.
+PREWARM_MAX_TOKENS = 0
+_UNFORCED_TOOL_CHOICES = (None, "auto", "none")
 _SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
 _COUNT_KEYS = ("model", "tools", "system", "messages", "tool_choice")
 _USAGE_COUNTS = (
@@ -64,6 +68,12 @@ def to_anthropic(request: ChatRequest) -> dict[str, Any]:
     payload["messages"] = _messages(request.conversation)
     payload.update(_options(request.params))
     return payload
+
+
+def prewarm_max_tokens(request: ChatRequest) -> int:
+    """The least ``max_tokens`` a pre-warm of ``request`` may ask for: 0, or 1 when its
+    ``tool_choice`` forces a tool."""
+    return PREWARM_MAX_TOKENS if request.params.get("tool_choice") in _UNFORCED_TOOL_CHOICES else 1
 
 
 def _marked(block: dict[str, Any], marker: CacheControl | None) -> dict[str, Any]:

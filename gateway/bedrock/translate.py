@@ -39,6 +39,7 @@ from gateway.wire import (
 )
 
 NAME = "bedrock"
+PREWARM_MAX_TOKENS = 1  # Converse's maxTokens is at least 1: docs/providers.md §2.1
 
 _IMAGE_FORMATS = {
     "image/png": "png",
@@ -232,6 +233,11 @@ def _messages(messages: Sequence[Message]) -> list[dict[str, Any]]:
         else:
             wire.append({"role": role, "content": content})
     return wire
+
+
+def prewarm_max_tokens(request: ChatRequest) -> int:
+    """The least ``maxTokens`` a pre-warm may ask for."""
+    return PREWARM_MAX_TOKENS
 
 
 def _inference_config(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -31,7 +31,7 @@ from gateway.openai.common import (
     typed_field,
     unplaced_checkpoints,
 )
-from gateway.openai.responses import to_responses
+from gateway.openai.responses import MIN_OUTPUT_TOKENS, to_responses
 from gateway.types import ChatRequest, Message, Part, Result, Tool, ToolCall, Usage
 from gateway.wire import plain
 
@@ -39,6 +39,7 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_TIMEOUT = 600.0
 
+PREWARM_MAX_TOKENS = 1  # max_completion_tokens is at least 1: docs/providers.md §3.1
 _PARAMS = (
     ("max_tokens", "max_completion_tokens"),
     ("temperature", "temperature"),
@@ -67,6 +68,14 @@ def to_openai(request: ChatRequest) -> dict[str, Any]:
     if request.cache_key is not None:
         payload["prompt_cache_key"] = request.cache_key
     return payload
+
+
+def prewarm_max_tokens(request: ChatRequest) -> int:
+    """The least ``max_tokens`` a pre-warm may ask for: the Responses API's minimum for a
+    model called through it, else 1."""
+    if get_profile(request.model).api == "responses":
+        return MIN_OUTPUT_TOKENS
+    return PREWARM_MAX_TOKENS
 
 
 def with_diagnostics(payload: Mapping[str, Any], previous_response_id: str) -> dict[str, Any]:

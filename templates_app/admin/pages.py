@@ -29,6 +29,7 @@ from ..engine.errors import CachetError
 from ..engine.labels import LATEST, label_name_problem, resolve_version
 from ..engine.ttl_advice import ttl_hints
 from ..models import Label, Template, Version
+from ..sending.warmup import label_promote
 from . import charts
 
 CHART_DAYS = 30
@@ -384,20 +385,38 @@ def _move(
     if not allowed:
         raise PermissionDenied(f"may not move '{label}'")
     before = Label.objects.filter(template=template, name=label).select_related("version").first()
+    warm = request.POST.get("warm") == "on"
     try:
-        moved = services.label_move(
+        promoted = label_promote(
             template=template,
             label=label,
             version=number,
             moved_by=request.user.get_username(),
             protected_allowed=allowed,
+            warm=warm,
         )
     except CachetError as exc:
-        messages.error(request, exc.message)
+        stayed = " The label was not moved." if warm else ""
+        messages.error(request, f"{exc.message}{stayed}")
         return back
+    moved, warmed = promoted.label, warmup_text(promoted.warmup)
     if before is not None and before.version_id == moved.version_id:
-        messages.info(request, f"{label} already points at v{number}: nothing changed.")
+        messages.info(request, f"{warmed}{label} already points at v{number}: nothing changed.")
         return back
     origin = f"v{before.version.number}" if before else "(new)"
-    messages.success(request, f"Moved {label} from {origin} to v{moved.version.number}.")
+    messages.success(request, f"{warmed}Moved {label} from {origin} to v{moved.version.number}.")
     return back
+
+
+def warmup_text(report: dict[str, Any] | None) -> str:
+    """The warm-up report as the start of the move's message: what it wrote, and its cost."""
+    if report is None:
+        return ""
+    text = f"Warm-up of v{report['version']}: {report['message']}"
+    sent = [chain for chain in report["chains"] if chain["usage"] is not None]
+    if sent:
+        writes = sum(chain["usage"]["cache_write_tokens"] or 0 for chain in sent)
+        costs = [chain["cost"]["usd"] for chain in sent]
+        usd = None if None in costs else sum(costs)
+        text += f"; {writes:,} tokens written, cost {format_usd(usd)}"
+    return text + ". "

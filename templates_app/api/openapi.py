@@ -141,7 +141,16 @@ VERSION_CREATE_EXAMPLES = [
         "comes after it, so changing it keeps the cached prefix.",
     )
 ]
-LABEL_MOVE_EXAMPLES = [example("Point at version 1", {"version": 1})]
+LABEL_MOVE_EXAMPLES = [
+    example("Point at version 1", {"version": 1}),
+    example(
+        "Warm it first",
+        {"version": 1, "warm": True, "variables": {"document": EXAMPLE_VARIABLES["document"]}},
+        "The version's cached prefix is written before the label moves (unless it is warm "
+        "already, or too short to cache); prefix variables not given come from the "
+        "template's sample variables.",
+    ),
+]
 RENDER_EXAMPLES = [
     example("By label", {"variables": EXAMPLE_VARIABLES, "label": "latest"}),
     example("By version", {"variables": EXAMPLE_VARIABLES, "version": 1}),

@@ -27,6 +27,7 @@ from ..models import (
     alias_list_problem,
 )
 from ..sending.flow import coalescing_of
+from ..sending.warmup import WARMUP_REASONS, WARMUP_STATUSES
 from .pagination import KeysetPagination, Pagination, Position, cursor_decode
 
 # The code of an error about a name itself (unknown, or given twice): exception_handler.py
@@ -235,6 +236,24 @@ class VersionDetailSerializer(VersionOutputSerializer):
 
 class LabelMoveInputSerializer(StrictSerializer):
     version = serializers.IntegerField(min_value=1)
+    warm = StrictBooleanField(
+        required=False,
+        default=False,
+        help_text="write the version's cached prefix first, with one minimal call (needs the "
+        "send scope too); the label moves only once it has been written",
+    )
+    variables = JSONObjectField(
+        required=False,
+        help_text="only with `warm`: prefix-variable values for the warm-up, over the "
+        "template's sample variables",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "variables" in attrs and not attrs["warm"]:
+            raise serializers.ValidationError(
+                {"variables": 'only with "warm": true (the warm-up renders with them)'}
+            )
+        return attrs
 
 
 class LabelMoveOutputSerializer(serializers.ModelSerializer):
@@ -403,6 +422,47 @@ class CostOutputSerializer(serializers.Serializer):
     usd = UsdField(allow_null=True, help_text="what the call cost")
     usd_without_cache = UsdField(allow_null=True, help_text="what it would cost uncached")
     saved_usd = UsdField(allow_null=True, help_text="usd_without_cache - usd")
+
+
+class WarmupCheckpointOutputSerializer(serializers.Serializer):
+    ordinal = serializers.IntegerField()
+    path = serializers.CharField()
+    ttl = serializers.CharField(allow_null=True)
+    fingerprint = serializers.CharField(help_text="as every send with these prefix values has it")
+    tokens = serializers.IntegerField(help_text="estimated tokens of the prefix this closes")
+
+
+class WarmupChainOutputSerializer(serializers.Serializer):
+    checkpoints = WarmupCheckpointOutputSerializer(
+        many=True, help_text="the chain's checkpoints that will cache, all written by one call"
+    )
+    invocation_id = serializers.IntegerField(
+        allow_null=True, help_text="the recorded warm-up call; null when nothing was sent"
+    )
+    usage = UsageOutputSerializer(allow_null=True)
+    cost = CostOutputSerializer(allow_null=True)
+
+
+class WarmupOutputSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(WARMUP_STATUSES)
+    reason = serializers.ChoiceField(
+        WARMUP_REASONS, allow_null=True, help_text="why nothing was sent, when it was skipped"
+    )
+    message = serializers.CharField()
+    version = serializers.IntegerField()
+    model = serializers.CharField()
+    chains = WarmupChainOutputSerializer(many=True)
+
+
+class LabelMoveAnswerSerializer(LabelOutputSerializer):
+    warmup = serializers.SerializerMethodField()
+
+    class Meta(LabelOutputSerializer.Meta):
+        fields = [*LabelOutputSerializer.Meta.fields, "warmup"]
+
+    @extend_schema_field(WarmupOutputSerializer(allow_null=True))
+    def get_warmup(self, label: Label) -> dict[str, Any] | None:
+        return self.context.get("warmup")
 
 
 class MissOutputSerializer(serializers.Serializer):

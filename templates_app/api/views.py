@@ -21,9 +21,10 @@ from ..models import ApiKey
 from ..sending.dbthreads import run_db
 from ..sending.flow import send_payload, send_prepare, template_send, template_stream
 from ..sending.recording import SendCall
+from ..sending.warmup import label_promote
 from ..sending.writer import invocations_visible
 from . import openapi
-from .auth import actor_name, key_of
+from .auth import actor_name, key_of, scope_check
 from .openapi import errors
 from .pagination import KeysetPagination, Pagination
 from .renderers import EventStreamRenderer
@@ -32,6 +33,7 @@ from .serializers import (
     DiffOutputSerializer,
     InvocationFilterSerializer,
     InvocationOutputSerializer,
+    LabelMoveAnswerSerializer,
     LabelMoveInputSerializer,
     LabelOutputSerializer,
     LintInputSerializer,
@@ -374,15 +376,26 @@ class LabelMoveApi(ApiView):
         description="Points the label at `version`, creating the label if it is new; every "
         "move is kept in its history, so a rollback is a move back. `latest` cannot be moved. "
         "Protected labels (`production` by default) need the write scope, or for a signed-in "
-        "user the 'Can move protected labels' permission.",
+        "user the 'Can move protected labels' permission.\n\n"
+        "With `warm: true` the version's cached prefix is written first, so the calls that "
+        "follow the label read it instead of each paying the write: one minimal call (the "
+        "prefix up to the last checkpoint, the least output the provider allows) rendered "
+        "with `variables` over the template's sample variables (only prefix variables are "
+        "needed), recorded as an invocation with `metadata.warmup`. It is skipped when the "
+        "prefix is warm already or nothing caches. `warmup` reports what was written, its "
+        "usage and cost (null without `warm`). When the provider fails the warm-up, the "
+        "answer is that error and the label does not move.",
         request=LabelMoveInputSerializer,
         responses={
-            200: LabelOutputSerializer,
+            200: LabelMoveAnswerSerializer,
             **errors(
                 {
-                    400: "Invalid input or label name.",
-                    403: "The API key lacks the scope, or the user may not move a protected label.",
+                    400: "Invalid input or label name, `variables` without `warm`, or a "
+                    "warm-up whose prefix variables are missing or do not match.",
+                    403: "The API key lacks the scope (`warm` needs send too), or the user may "
+                    "not move a protected label.",
                     404: "No such template or version.",
+                    **openapi.PROVIDER_ERROR_DESCRIPTIONS,
                 }
             ),
         },
@@ -391,16 +404,20 @@ class LabelMoveApi(ApiView):
     def put(self, request: Request, slug: str, label: str) -> Response:
         template = selectors.template_get(slug=slug)
         data = _valid(LabelMoveInputSerializer, request.data)
-        moved = services.label_move(
+        if data["warm"]:
+            scope_check(request, Scope.SEND)  # a warm-up is a paid send
+        promoted = label_promote(
             template=template,
             label=label,
-            version=data["version"],
             moved_by=actor_name(request),
             # The write scope covers protected labels; a signed-in user needs the permission.
             protected_allowed=key_of(request) is not None
             or request.user.has_perm(services.PROTECTED_LABEL_PERMISSION),
+            api_key=key_of(request),
+            **data,
         )
-        return Response(LabelOutputSerializer(moved).data)
+        context = {"warmup": promoted.warmup}
+        return Response(LabelMoveAnswerSerializer(promoted.label, context=context).data)
 
 
 class TemplateRenderApi(ApiView):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -23,7 +23,7 @@ from jinja2.sandbox import SecurityError
 
 from gateway.catalog import ModelProfile, get_profile
 from gateway.tokens import ESTIMATE_METHOD, estimate_method
-from gateway.types import ChatRequest, Message
+from gateway.types import ChatRequest, Message, prefix_request
 from gateway.wire import compact_json, image_url, parse_data_url
 
 from .body import Body, parse_body, to_request
@@ -175,8 +175,11 @@ def _deterministic(asts: Any) -> bool:
     )
 
 
-def resolve_variables(specs: dict[str, VariableSpec], values: Any) -> dict[str, Any]:
-    """Check caller values against the declarations and apply defaults. Raises ``VariableError``."""
+def resolve_variables(
+    specs: dict[str, VariableSpec], values: Any, *, optional: Collection[str] = ()
+) -> dict[str, Any]:
+    """Check caller values against the declarations and apply defaults; a required variable
+    named in ``optional`` may be left out. Raises ``VariableError``."""
     if not isinstance(values, dict):
         raise VariableError([{"variable": "variables", "message": "must be an object"}])
     issues = [
@@ -192,7 +195,7 @@ def resolve_variables(specs: dict[str, VariableSpec], values: Any) -> dict[str, 
     for name, spec in specs.items():
         value = values.get(name, spec.default)
         if value is MISSING:
-            if spec.required:
+            if spec.required and name not in optional:
                 issues.append({"variable": name, "message": "is required"})
             continue
         problems = value_problems(spec, value)
@@ -299,15 +302,44 @@ def render(
     return finish(compiled, profile, context, rendered, version=version)
 
 
+def render_prefix(
+    compiled: CompiledBody,
+    variables: Any,
+    *,
+    model: str | None = None,
+    version: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> RenderResult:
+    """``render``'s request cut after the last checkpoint's block: what every call with these
+    prefix-variable values sends first, with the same checkpoints (fingerprints, tokens,
+    status) and cache key. Only the prefix variables must be given, and only the fields up
+    to that block are rendered. Raises what ``render`` raises."""
+    profile, context = prepare(
+        compiled, variables, model=model, version=version, optional=compiled.suffix_variables
+    )
+    # The later fields are never sent: they count as rendered, with no characters.
+    later = {path: "" for path in compiled.templates if path not in compiled.prefix_fields}
+    rendered = render_fields(compiled, context, version=version, limits=limits, done=later)
+    return finish(
+        compiled, profile, context, {**later, **rendered}, version=version, prefix_only=True
+    )
+
+
 def prepare(
-    compiled: CompiledBody, variables: Any, *, model: str | None, version: int | None
+    compiled: CompiledBody,
+    variables: Any,
+    *,
+    model: str | None,
+    version: int | None,
+    optional: Collection[str] = (),
 ) -> tuple[ModelProfile, dict[str, Any]]:
-    """The first steps of a render: syntax errors, the model's profile, the variables checked."""
+    """The first steps of a render: syntax errors, the model's profile, the variables checked
+    (those in ``optional`` may be left out)."""
     if compiled.syntax_errors:
         error = compiled.syntax_errors[0]
         raise RenderError(error["message"], path=error["path"], version=version)
     profile = get_profile(model or compiled.body.model)
-    return profile, resolve_variables(compiled.body.variables, variables)
+    return profile, resolve_variables(compiled.body.variables, variables, optional=optional)
 
 
 def render_fields(
@@ -343,13 +375,17 @@ def finish(
     version: int | None,
     checkpoints: tuple[CheckpointResult, ...] | None = None,
     warnings: tuple[dict[str, str], ...] | None = None,
+    prefix_only: bool = False,
 ) -> RenderResult:
     """The result of a render from its rendered fields; ``checkpoints`` and ``warnings`` when
-    they are known already (they depend on the prefix alone)."""
+    they are known already (they depend on the prefix alone). With ``prefix_only`` the
+    request ends after the last checkpoint's block (the fields after it are not used)."""
     data = _thaw(compiled.body.data)
     for path, text in rendered.items():
         _assign(data, path, text)
     request = to_request(data, model=profile.model)
+    if prefix_only:
+        request = prefix_request(request, compiled.body.prefix_end)
     _check_images(request, version)
     for path, message in rejected_params(request.params, profile):
         raise RenderError(message, path=path, version=version)

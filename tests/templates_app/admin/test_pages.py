@@ -318,6 +318,82 @@ def test_confirming_moves_the_label_records_who_and_redirects_with_a_message(roo
     assert template.labels.get(name="production").version.number == 1
 
 
+@pytest.fixture
+def cold_simulator(fresh_simulator):
+    """No prefix is warm yet: neither in the simulator nor in this process's memory of sends."""
+    from templates_app.sending.coalescing import coalescing_forget
+
+    coalescing_forget()
+    yield
+    coalescing_forget()
+
+
+def test_the_move_confirmation_offers_a_warm_up_left_off(root, template, cold_simulator):
+    page = dom(root.get(move_url(template, "production") + "?version=2"))
+    box = page.find("input", name="warm")
+    assert box.attrs["type"] == "checkbox" and "checked" not in box.attrs
+    assert "Warm v2 first" in page.find("p", class_="cachet-warm").text
+
+    root.post(move_url(template, "production"), {"version": "2"})
+
+    assert template.labels.get(name="production").version.number == 2
+    assert not Invocation.objects.exists()
+
+
+def test_confirming_with_the_warm_up_writes_first_and_says_what_it_wrote_and_cost(
+    root, template, cold_simulator
+):
+    response = root.post(
+        move_url(template, "production"), {"version": "2", "warm": "on"}, follow=True
+    )
+
+    [message] = [str(m) for m in response.context["messages"]]
+    row = Invocation.objects.get()
+    assert (row.version.number, row.metadata, row.caller) == (2, {"warmup": True}, "root")
+    assert message == (
+        "Warm-up of v2: wrote the cached prefix of checkpoint 1 (about "
+        f"{row.checkpoints[0]['tokens']:,} tokens); {row.cache_write_tokens:,} tokens written, "
+        f"cost {format_usd(row.cost_usd)}. Moved production from v1 to v2."
+    )
+    assert row.cache_write_tokens > 1000 and row.cost_usd > 0
+    assert template.labels.get(name="production").version.number == 2
+
+
+def test_a_warm_version_is_not_written_again_from_the_admin(root, template, cold_simulator):
+    root.post(move_url(template, "staging"), {"version": "2", "warm": "on"})
+
+    response = root.post(
+        move_url(template, "production"), {"version": "2", "warm": "on"}, follow=True
+    )
+
+    message = [str(m) for m in response.context["messages"]][-1]  # after staging's
+    assert message.startswith("Warm-up of v2: the cached prefix of checkpoint 1 is warm already")
+    assert message.endswith("Moved production from v1 to v2.")
+    assert Invocation.objects.count() == 1
+
+
+def test_a_failed_warm_up_is_a_message_and_the_label_stays(
+    root, template, cold_simulator, settings
+):
+    from gateway.errors import OverloadedError
+    from templates_app.sending import clients
+
+    async def overloaded() -> None:
+        raise OverloadedError("sim", 529, "Overloaded")
+
+    settings.GATEWAY = {**settings.GATEWAY, "SIM_HOLD": overloaded, "MAX_ATTEMPTS": 1}
+    clients.forget_clients()
+
+    response = root.post(
+        move_url(template, "production"), {"version": "2", "warm": "on"}, follow=True
+    )
+
+    [message] = [str(m) for m in response.context["messages"]]
+    assert message == "sim returned 529: Overloaded The label was not moved."
+    assert template.labels.get(name="production").version.number == 1
+    assert Invocation.objects.get().status == "provider_error"
+
+
 def test_new_label_form_goes_to_the_confirmation_of_that_label(root, template):
     response = root.get(move_url(template, "-") + "?label=canary&version=2")
     assert response.status_code == 302

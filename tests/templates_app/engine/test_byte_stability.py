@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.registry import translate
+from gateway.registry import prewarm, translate
 from gateway.wire import dumps
 from templates_app.engine.canonical import iter_block_texts
-from templates_app.engine.rendering import compile_body, render
+from templates_app.engine.rendering import compile_body, render, render_prefix
 from templates_app.engine.splice import PrefixCache, render_spliced
 from tests.factories import make_body, make_tool
 
@@ -187,6 +187,34 @@ def test_suffix_values_never_change_a_prefix_byte_or_a_fingerprint(one, two, pat
         assert a[:end] == b[:end]
 
 
+def without_output_limit(wire: dict) -> dict:
+    """A wire body without its output limit, the one field a warm-up sets otherwise."""
+    wire = {k: v for k, v in wire.items() if k not in ("max_tokens", "max_completion_tokens")}
+    if "inferenceConfig" in wire:
+        wire["inferenceConfig"] = {
+            k: v for k, v in wire["inferenceConfig"].items() if k != "maxTokens"
+        }
+    return wire
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=suffix_values)
+def test_a_warm_up_sends_the_prefix_bytes_and_fingerprints_of_every_call(values):
+    for model in MODELS[:3]:
+        call = render(COMPILED, {**PREFIX, **values}, model=model)
+        warm = render_prefix(COMPILED, PREFIX, model=model)
+        assert warm.checkpoints == call.checkpoints
+        assert warm.request.cache_key == call.request.cache_key
+        provider = model.split("/")[0]
+        a = dumps(without_output_limit(translate(call.request)))
+        b = dumps(without_output_limit(translate(prewarm(warm.request))))
+        end = wire_prefix_end(a, provider)
+        assert end == wire_prefix_end(b, provider)
+        # Up to the end of the last checkpoint's block; the call goes on, the warm-up stops.
+        assert a[: end - 1] == b[: end - 1]
+        assert len(b) < len(a)
+
+
 @both_paths
 @settings(max_examples=100, deadline=None)
 @given(one=suffix_values, two=suffix_values)
@@ -239,7 +267,7 @@ SCRIPT = """
 import hashlib, json, sys
 sys.path.insert(0, {root!r})
 from tests.templates_app.engine.test_byte_stability import COMPILED, PREFIX, MODELS, RENDERS
-from gateway.registry import translate
+from gateway.registry import prewarm, translate
 from gateway.wire import dumps
 out = {{}}
 for path, render in sorted(RENDERS.items()):

@@ -232,3 +232,34 @@ def test_a_param_the_override_model_rejects_is_a_render_error_not_a_provider_400
 
     assert caught.value.details["path"] == "params.temperature"
     assert "anthropic/claude-opus-4-8 rejects temperature" in str(caught.value)
+
+
+# --- render_prefix: what a warm-up sends ---------------------------------------------------
+
+
+def test_render_prefix_needs_only_the_prefix_variables_and_renders_no_later_field():
+    body = make_body()
+    body["messages"][1]["content"] = "{{ question }} {{ 1 // 0 }}"  # would fail if rendered
+    compiled = compile_body(body)
+
+    result = rendering.render_prefix(compiled, {"document": DOCUMENT})
+
+    [system] = result.request.messages
+    assert system.content[1].text == DOCUMENT
+    assert [c.fingerprint for c in result.checkpoints] == [
+        c.fingerprint for c in render(compile_body(make_body()), VALUES).checkpoints
+    ]
+    assert result.request.cache_key == result.checkpoints[-1].fingerprint
+    assert "question" not in result.variables
+
+
+def test_render_prefix_still_names_a_missing_prefix_variable_and_checks_given_ones():
+    compiled = compile_body(make_body())
+
+    with pytest.raises(VariableError) as missing:
+        rendering.render_prefix(compiled, {"question": "q"})
+    with pytest.raises(VariableError) as wrong:
+        rendering.render_prefix(compiled, {"document": DOCUMENT, "words": "seven"})
+
+    assert missing.value.details == [{"variable": "document", "message": "is required"}]
+    assert wrong.value.details[0]["variable"] == "words"
