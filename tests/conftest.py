@@ -89,3 +89,28 @@ def template(db):
     stored = make_template()
     make_version(stored)
     return stored
+
+
+@pytest.fixture
+def loopback_sends(settings, monkeypatch):
+    """Sends through real clients to loopback providers start afresh: dummy AWS credentials
+    (no profile, no instance metadata), one try per call, and Django's cache, the provider
+    clients and the warm chains of ``sending/coalescing.py`` empty, before and after."""
+    from django.core.cache import cache
+
+    from templates_app.sending import clients
+    from templates_app.sending.coalescing import coalescing_forget
+
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    settings.GATEWAY = {**settings.GATEWAY, "MAX_ATTEMPTS": 1}
+    cache.clear()
+    clients.forget_clients()
+    coalescing_forget()
+    yield
+    clients.forget_clients()
+    coalescing_forget()
+    cache.clear()

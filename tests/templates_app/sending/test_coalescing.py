@@ -12,13 +12,11 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from gateway.catalog import get_profile
 from gateway.errors import OverloadedError
 from templates_app.models import Invocation
 from templates_app.sending import clients
-from templates_app.sending.coalescing import coalescing_forget
 from tests.asgi import call_in_loop, routed_app
 from tests.factories import make_body, make_template, make_version
 from tests.fakes import anthropic as fake_anthropic
@@ -42,23 +40,10 @@ MODELS = {
 
 
 @pytest.fixture(autouse=True)
-def fresh(settings, monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+def fresh(settings, loopback_sends):
     # A bound far above any wait here: a follower that went because time ran out would
     # hide a leader that never released it.
     settings.CACHET = {**settings.CACHET, "COALESCE": True, "COALESCE_WAIT": 60.0}
-    settings.GATEWAY = {**settings.GATEWAY, "MAX_ATTEMPTS": 1}
-    cache.clear()
-    clients.forget_clients()
-    coalescing_forget()
-    yield
-    clients.forget_clients()
-    coalescing_forget()
-    cache.clear()
 
 
 def document_template(provider: str, **caching: bool) -> str:

@@ -10,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 
 from gateway.catalog import get_profile
 from gateway.errors import OverloadedError
@@ -18,7 +17,6 @@ from gateway.types import Message
 from templates_app.engine.errors import VariableError
 from templates_app.models import Invocation
 from templates_app.sending import clients
-from templates_app.sending.coalescing import coalescing_forget
 from templates_app.sending.flow import SendError, send_prepare
 from templates_app.sending.recording import SendCall
 from templates_app.sending.warmup import label_promote, warmup_prepare
@@ -38,21 +36,7 @@ MODELS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fresh(settings, monkeypatch):
-    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret-example")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    settings.GATEWAY = {**settings.GATEWAY, "MAX_ATTEMPTS": 1}
-    cache.clear()
-    clients.forget_clients()
-    coalescing_forget()
-    yield
-    clients.forget_clients()
-    coalescing_forget()
-    cache.clear()
+pytestmark = pytest.mark.usefixtures("loopback_sends")
 
 
 def system(text: str, **marker: Any) -> dict[str, Any]:
