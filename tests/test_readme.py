@@ -154,4 +154,7 @@ def test_the_coalescing_example_writes_the_cold_document_once(demo):
     assert len(lines) == 8, done.stdout
     role, _, wrote, _, read = lines[0].split()
     assert role == "led" and int(wrote) > 1024 and read == "0"
-    assert lines[1:] == [f"waited wrote 0 read {wrote}"] * 7
+    # The others waited for the leader, or (on a busy machine) came once its answer had
+    # begun and found the document warm: either way they read it.
+    assert {line.split(" ", 1)[1] for line in lines[1:]} == {f"wrote 0 read {wrote}"}
+    assert {line.split()[0] for line in lines[1:]} <= {"waited", "alone"}
