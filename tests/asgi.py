@@ -114,6 +114,15 @@ async def call_in_loop(
     return response
 
 
+async def posts_at_once(
+    app: Any, path: str, payloads: list[Any], headers: dict[str, str]
+) -> list[AsgiResponse]:
+    """One POST of each of ``payloads`` to ``path`` through ``app``, all at once."""
+    return await asyncio.gather(
+        *(call_in_loop("POST", path, payload, headers, None, app=app) for payload in payloads)
+    )
+
+
 def call_asgi(
     method: str,
     path: str,

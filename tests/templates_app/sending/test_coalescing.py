@@ -17,7 +17,7 @@ from gateway.catalog import get_profile
 from gateway.errors import OverloadedError
 from templates_app.models import Invocation
 from templates_app.sending import clients
-from tests.asgi import call_in_loop, routed_app
+from tests.asgi import call_in_loop, posts_at_once, routed_app
 from tests.factories import make_body, make_template, make_version
 from tests.fakes import anthropic as fake_anthropic
 from tests.fakes import bedrock as fake_bedrock
@@ -76,19 +76,11 @@ def send_all(slug: str, api_key: str, *, stream: bool = False) -> list[Any]:
 
     async def all_at_once() -> list[Any]:
         try:
-            return await asyncio.gather(
-                *(
-                    call_in_loop(
-                        "POST",
-                        f"/api/v1/templates/{slug}/send",
-                        {"variables": {"question": f"Question {n}?"}, "stream": stream},
-                        headers,
-                        None,
-                        app=app,
-                    )
-                    for n in range(SENDS)
-                )
-            )
+            payloads = [
+                {"variables": {"question": f"Question {n}?"}, "stream": stream}
+                for n in range(SENDS)
+            ]
+            return await posts_at_once(app, f"/api/v1/templates/{slug}/send", payloads, headers)
         finally:
             await clients.close_clients()
 

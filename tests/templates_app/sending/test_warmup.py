@@ -20,7 +20,7 @@ from templates_app.sending import clients
 from templates_app.sending.flow import SendError, send_prepare
 from templates_app.sending.recording import SendCall
 from templates_app.sending.warmup import label_promote, warmup_prepare
-from tests.asgi import AsgiResponse, call_in_loop, routed_app
+from tests.asgi import AsgiResponse, call_in_loop, posts_at_once, routed_app
 from tests.factories import DOCUMENT, make_body, make_template, make_tool, make_version
 from tests.fakes import anthropic as fake_anthropic
 from tests.fakes.server import FakeServer
@@ -298,6 +298,11 @@ def test_a_move_that_would_be_refused_is_refused_before_the_warm_up_is_paid():
 # --- the acceptance test: a warmed promotion, then 20 concurrent sends -------------------------
 
 
+def questions() -> list[dict[str, Any]]:
+    """``SENDS`` send bodies, each with a question of its own."""
+    return [{"variables": {**VALUES, "question": f"Question {n}?"}} for n in range(SENDS)]
+
+
 def promote_then_send(slug: str, api_key: str, *, hold_from_now: Any) -> tuple[Any, list[Any]]:
     """In one event loop through the ASGI app: move ``production`` to version 1 warming it,
     call ``hold_from_now()`` (answers begin only once all sends are in), then ``SENDS``
@@ -316,19 +321,7 @@ def promote_then_send(slug: str, api_key: str, *, hold_from_now: Any) -> tuple[A
                 app=app,
             )
             hold_from_now()
-            sends = await asyncio.gather(
-                *(
-                    call_in_loop(
-                        "POST",
-                        f"/api/v1/templates/{slug}/send",
-                        {"variables": {**VALUES, "question": f"Question {n}?"}},
-                        headers,
-                        None,
-                        app=app,
-                    )
-                    for n in range(SENDS)
-                )
-            )
+            sends = await posts_at_once(app, f"/api/v1/templates/{slug}/send", questions(), headers)
             return moved, sends
         finally:
             await clients.close_clients()
@@ -444,18 +437,8 @@ def test_without_the_warm_up_the_same_20_sends_all_write(settings, api_key):
 
     async def run() -> list[AsgiResponse]:
         try:
-            return await asyncio.gather(
-                *(
-                    call_in_loop(
-                        "POST",
-                        f"/api/v1/templates/{template.slug}/send",
-                        {"variables": {**VALUES, "question": f"Question {n}?"}},
-                        headers,
-                        None,
-                        app=app,
-                    )
-                    for n in range(SENDS)
-                )
+            return await posts_at_once(
+                app, f"/api/v1/templates/{template.slug}/send", questions(), headers
             )
         finally:
             await clients.close_clients()
