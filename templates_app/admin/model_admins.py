@@ -24,7 +24,7 @@ from gateway.types import effective_ttl
 
 from .. import selectors, services
 from ..models import ApiKey, Invocation, LabelMove, Template, TemplateAlias, Version, alias_is_slug
-from . import catalog, editor, pages
+from . import catalog, editor, formats, pages
 
 
 class ReadOnlyMixin:
@@ -330,10 +330,6 @@ class InvocationChangeList(ChangeList):
 LIST_DEFERRED = ("variables", "metadata", "checkpoints", "output_text", "error_message")
 
 
-def _tokens(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
 CHECKPOINT_ROW = (
     "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
     "<td>{}</td><td><code>{}</code></td></tr>"
@@ -441,31 +437,31 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="input", ordering="input_tokens")
     def tokens_in(self, invocation: Invocation) -> str:
-        return _tokens(invocation.input_tokens)
+        return formats.count(invocation.input_tokens)
 
     @admin.display(description="cache read", ordering="cache_read_tokens")
     def tokens_read(self, invocation: Invocation) -> str:
-        return _tokens(invocation.cache_read_tokens)
+        return formats.count(invocation.cache_read_tokens)
 
     @admin.display(description="write 5m", ordering="cache_write_5m_tokens")
     def tokens_write_5m(self, invocation: Invocation) -> str:
-        return _tokens(invocation.cache_write_5m_tokens)
+        return formats.count(invocation.cache_write_5m_tokens)
 
     @admin.display(description="write 1h", ordering="cache_write_1h_tokens")
     def tokens_write_1h(self, invocation: Invocation) -> str:
-        return _tokens(invocation.cache_write_1h_tokens)
+        return formats.count(invocation.cache_write_1h_tokens)
 
     @admin.display(description="output", ordering="output_tokens")
     def tokens_out(self, invocation: Invocation) -> str:
-        return _tokens(invocation.output_tokens)
+        return formats.count(invocation.output_tokens)
 
     @admin.display(description="cost", ordering="cost_usd")
     def cost(self, invocation: Invocation) -> str:
-        return pages.format_usd(invocation.cost_usd)
+        return formats.usd(invocation.cost_usd)
 
     @admin.display(description="saved", ordering="saved_usd")
     def saved(self, invocation: Invocation) -> str:
-        return pages.format_usd(invocation.saved_usd)
+        return formats.usd(invocation.saved_usd)
 
     @admin.display(description="miss")
     def miss_reason(self, invocation: Invocation) -> str:
@@ -485,8 +481,8 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
             ("cost without cache", invocation.cost_without_cache_usd),
             ("saved", invocation.saved_usd),
         ]
-        rows = [(name, _tokens(value)) for name, value in usage]
-        rows += [(name, pages.format_usd(value)) for name, value in money]
+        rows = [(name, formats.count(value)) for name, value in usage]
+        rows += [(name, formats.usd(value)) for name, value in money]
         return format_html(
             '<table class="cachet-kv">{}</table>',
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
@@ -515,8 +511,8 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 c.get("ordinal"),
                 c.get("path"),
                 effective_ttl(c.get("ttl")),
-                _tokens(c.get("tokens")),
-                _tokens(c.get("min_tokens")),
+                formats.count(c.get("tokens")),
+                formats.count(c.get("min_tokens")),
                 c.get("status"),
                 c.get("fingerprint"),
             )

@@ -9,7 +9,6 @@ already checked that the user is staff.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -30,22 +29,11 @@ from ..engine.labels import LATEST, label_name_problem, resolve_version
 from ..engine.ttl_advice import ttl_hints
 from ..models import Label, Template, Version
 from ..sending.warmup import label_promote
-from . import charts
+from . import charts, formats
 
 CHART_DAYS = 30
 NEW_LABEL = "-"  # URL segment of the "new label" form: never a valid label name
 DIFF_LINE_KINDS = (("+++", "meta"), ("---", "meta"), ("@@", "hunk"), ("+", "add"), ("-", "del"))
-
-
-def format_usd(value: Decimal | float | None) -> str:
-    """Dollars with up to six decimals (at least two): ``$0.005068``, ``-$1.50``."""
-    if value is None:
-        return "—"
-    text = f"{abs(value):,.6f}".rstrip("0")
-    whole, _, cents = text.partition(".")
-    # The sign follows the rounded figure: a tiny loss shows as $0.00, not -$0.00.
-    negative = value < 0 and text.strip("0.,") != ""
-    return f"{'-' if negative else ''}${whole}.{cents.ljust(2, '0')}"
 
 
 # --- the change page ---------------------------------------------------------------------
@@ -121,10 +109,10 @@ def _ttl_advice_rows(
                 # Each TTL's cost, with its writes, re-writes and reads (the template cannot
                 # look "5m" up).
                 "under": [
-                    {**cost, "ttl": ttl, "display": format_usd(cost["usd"])}
+                    {**cost, "ttl": ttl, "display": formats.usd(cost["usd"])}
                     for ttl, cost in row["costs"].items()
                 ],
-                "saved_display": format_usd(row["saved_usd_per_day"]),
+                "saved_display": formats.usd(row["saved_usd_per_day"]),
             }
             for row in found["checkpoints"]
         ]
@@ -136,9 +124,9 @@ def _ttl_advice_rows(
                 "hints": hints[number],
                 "assigned": ", ".join(row["assigned_ttl"] for row in found["checkpoints"]),
                 "changes": any(row["assigned_ttl"] != row["ttl"] for row in found["checkpoints"]),
-                "current_display": format_usd(found["current_usd"]),
-                "recommended_display": format_usd(found["recommended_usd"]),
-                "saved_display": format_usd(found["saved_usd_per_day"]),
+                "current_display": formats.usd(found["current_usd"]),
+                "recommended_display": formats.usd(found["recommended_usd"]),
+                "saved_display": formats.usd(found["saved_usd_per_day"]),
             }
         )
     return rows
@@ -206,10 +194,10 @@ def _analytics(template: Template) -> dict[str, Any]:
         "analytics_totals": {
             "calls": sum(row["calls"] for row in rows),
             "hit_ratio": f"{hits / ok:.0%}" if ok else "—",
-            "saved_usd": format_usd(sum(row["saved_usd"] for row in rows)),
-            "cost_usd": format_usd(sum(row["cost_usd"] for row in rows)),
+            "saved_usd": formats.usd(sum(row["saved_usd"] for row in rows)),
+            "cost_usd": formats.usd(sum(row["cost_usd"] for row in rows)),
             "writes_avoided": sum(row["writes_avoided"] for row in rows),
-            "write_avoided_usd": format_usd(sum(row["write_avoided_usd"] for row in rows)),
+            "write_avoided_usd": formats.usd(sum(row["write_avoided_usd"] for row in rows)),
         },
     }
 
@@ -221,9 +209,9 @@ def with_display(impact: dict[str, Any]) -> dict[str, Any]:
     """``services.version_diff``'s answer with its dollar figures formatted for the page."""
     rewrite = impact["rewrite"]
     for row in rewrite["rows"]:
-        row["per_entry_display"] = format_usd(row["per_entry_usd"])
-    rewrite["per_entry_display"] = format_usd(rewrite["per_entry_usd"])
-    rewrite["total_display"] = format_usd(rewrite["total_usd"])
+        row["per_entry_display"] = formats.usd(row["per_entry_usd"])
+    rewrite["per_entry_display"] = formats.usd(rewrite["per_entry_usd"])
+    rewrite["total_display"] = formats.usd(rewrite["total_usd"])
     return impact
 
 
@@ -418,5 +406,5 @@ def warmup_text(report: dict[str, Any] | None) -> str:
         writes = sum(chain["usage"]["cache_write_tokens"] or 0 for chain in sent)
         costs = [chain["cost"]["usd"] for chain in sent]
         usd = None if None in costs else sum(costs)
-        text += f"; {writes:,} tokens written, cost {format_usd(usd)}"
+        text += f"; {writes:,} tokens written, cost {formats.usd(usd)}"
     return text + ". "

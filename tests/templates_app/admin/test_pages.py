@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from gateway.catalog import get_profile
 from templates_app import selectors, services
-from templates_app.admin.pages import format_usd
+from templates_app.admin.formats import usd as format_usd
 from templates_app.engine.diffing import rewrite_estimate
 from templates_app.engine.errors import PermissionDeniedError
 from templates_app.models import Invocation, LabelMove
@@ -777,7 +777,7 @@ def test_invocation_detail_is_read_only_with_checkpoints_miss_and_error(root, te
 def test_a_loss_too_small_to_show_has_no_minus_sign():
     from decimal import Decimal
 
-    from templates_app.admin.pages import format_usd
+    from templates_app.admin.formats import usd as format_usd
 
     assert format_usd(Decimal("-0.0000001")) == "$0.00"
     assert format_usd(Decimal("-0.0114")) == "-$0.0114"
