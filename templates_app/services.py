@@ -432,6 +432,8 @@ def version_preview(
     limits = render_limits()
     report = lint(compiled, model=model, sample_variables=samples, limits=limits)
     preview: dict[str, Any] = {
+        # The hash the body would be stored under: the editor tells an unchanged body by it.
+        "content_hash": compiled.content_hash,
         "lint": report,
         "blocks": [],
         "render_error": None,

@@ -74,6 +74,7 @@ SEND_STREAM = {
 PREVIEW = inline_serializer(
     "Preview",
     {
+        "content_hash": serializers.CharField(),
         "lint": serializers.DictField(),
         "blocks": serializers.ListField(),
         "render_error": serializers.DictField(allow_null=True),

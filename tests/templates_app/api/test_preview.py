@@ -51,3 +51,13 @@ def test_a_body_that_does_not_render_still_gets_its_lint_report(api):
 
 def test_a_malformed_body_is_a_400(api):
     assert preview(api, {"model": 5}).status_code == 400
+
+
+def test_the_preview_names_the_hash_the_body_would_be_stored_under(api, template):
+    from templates_app.services import version_create
+
+    body = make_body()
+    stored = version_create(template=template, body=body, message="v1")
+    assert preview(api, body).json()["content_hash"] == stored.content_hash
+    other = dict(body, params={"max_tokens": 7})
+    assert preview(api, other).json()["content_hash"] != stored.content_hash
