@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from gateway.catalog import all_profiles
+from gateway.types import TTLS
 
 from ..models import Template, Version
 
@@ -45,7 +46,9 @@ def editor_view(request: HttpRequest, object_id: str, admin_site: Any) -> HttpRe
     if not admin_site.get_model_admin(Template).has_change_permission(request, template):
         raise PermissionDenied
     # "template" too: the related manager reads every row's template_id (a query each if deferred).
-    versions = list(template.versions.order_by("-number").only("template", "number", "message"))
+    versions = list(
+        template.versions.order_by("-number").only("template", "number", "message", "content_hash")
+    )
     base = _base_version(template, request.GET.get("from"))
     body_text = _pretty(base.body_data) if base else _pretty(starter_body(template))
     body_model = _body_model(body_text)
@@ -57,6 +60,10 @@ def editor_view(request: HttpRequest, object_id: str, admin_site: Any) -> HttpRe
         "versionsUrl": reverse("version-list", args=[template.slug]),
         "changeUrl": reverse("admin:templates_app_template_change", args=[template.pk]),
         "editorUrl": request.path,
+        "modelGroups": model_groups(body_model),
+        "ttls": list(TTLS),
+        "latestNumber": versions[0].number if versions else None,
+        "latestHash": versions[0].content_hash if versions else None,
     }
     context = {
         **admin_site.each_context(request),

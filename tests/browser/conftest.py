@@ -218,9 +218,10 @@ def wait_for(page: Page, expression: str, what: str, timeout_ms: int = TIMEOUT_M
         raise AssertionError(f"{what} (waited {timeout_ms / 1000:g}s for `{expression}`)") from None
 
 
-def open_editor(page: Page, template_id: str) -> None:
-    """The version editor of a template, with its ``window.cachetEditor`` ready."""
-    goto(page, f"/admin/templates_app/template/{template_id}/editor/", "version editor")
+def open_editor(page: Page, template_id: str, mode: str = "json") -> None:
+    """The version editor of a template in ``mode`` (``json`` or ``structured``, the form),
+    with its ``window.cachetEditor`` ready."""
+    goto(page, f"/admin/templates_app/template/{template_id}/editor/?mode={mode}", "version editor")
     editor_ready(page)
 
 

@@ -126,6 +126,7 @@ def test_an_author_writes_promotes_diffs_and_tries_a_cached_template(page, login
         editor_ready(page)
     else:  # the change page's extras may land after the editor; the link is checked below
         open_editor(page, template_id)
+    page.click("#mode-json")  # this author writes JSON; the form is tested on its own
     page.select_option("#model-select", MODEL)
     set_body(page, make_body())
     badge = page.locator(CHECKPOINT)

@@ -6,6 +6,11 @@
  *   POST <previewUrl>  {body, variables, model?} -> {lint, blocks, render_error, fields}
  *   POST <versionsUrl> {body, message}           -> 201 | 400 {error: {type, message, details}}
  * Field paths are mapped to editor lines by jsonpaths.js (window.CachetJsonPaths).
+ *
+ * Two modes edit the same document: JSON (CodeMirror) and structured (structured.js,
+ * forms). In JSON mode the text is the document; in structured mode the form's object
+ * is, and the text is written from it only when it changed, so a body that went
+ * through both modes untouched comes back byte for byte.
  */
 (function () {
   "use strict";
@@ -14,6 +19,8 @@
   const HEAD_CHARS = 2000;
   const TAIL_CHARS = 500;
   const REDIRECT_MS = 1500;
+  const MODE_KEY = "cachet.editor.mode";
+  const MODES = ["structured", "json"];
   const SECTIONS = [
     ["tools", "Tools"],
     ["system", "System"],
@@ -45,11 +52,13 @@
     message: $("change-message"),
     save: $("save-version"),
     saveResult: $("save-result"),
+    structured: $("structured"),
+    modeButtons: [...document.querySelectorAll("[data-editor-mode]")],
+    modeError: $("mode-error"),
   };
   const csrfToken = document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
 
-  const numberFormat = new Intl.NumberFormat("en-US");
-  const fmt = (n) => numberFormat.format(n);
+  const fmt = (n) => window.CachetFormat.count(n);
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -70,42 +79,6 @@
 
   // ---------------------------------------------------------------- editor
 
-  /* Jinja inside JSON strings: an overlay that hands {{ }}, {% %} and {# #} to the
-     jinja2 mode and stays out of everything else (a JSON string never spans lines,
-     so a tag left open is closed at the end of the line). */
-  CodeMirror.defineMode("cachet-jinja-overlay", (cmConfig) => {
-    const jinja = CodeMirror.getMode(cmConfig, "jinja2");
-    return {
-      startState: () => ({ inner: null }),
-      copyState: (state) => ({ inner: state.inner && CodeMirror.copyState(jinja, state.inner) }),
-      token(stream, state) {
-        if (stream.sol()) state.inner = null;
-        if (!state.inner) {
-          if (stream.match(/^\{[{%#]/, false)) {
-            state.inner = CodeMirror.startState(jinja);
-          } else {
-            stream.next();
-            stream.eatWhile(/[^{]/);
-            return null;
-          }
-        }
-        const style = jinja.token(stream, state.inner);
-        if (!state.inner.intag && !state.inner.incomment) state.inner = null;
-        if (style === "tag") return "jinja-delim";
-        if (style === "comment") return "jinja-comment";
-        return style ? `jinja ${style}` : "jinja";
-      },
-    };
-  });
-
-  CodeMirror.defineMode("cachet-body", (cmConfig) =>
-    CodeMirror.overlayMode(
-      CodeMirror.getMode(cmConfig, { name: "javascript", json: true }),
-      CodeMirror.getMode(cmConfig, "cachet-jinja-overlay"),
-      true
-    )
-  );
-
   const cm = CodeMirror(dom.editor, {
     value: config.body,
     mode: "cachet-body",
@@ -125,15 +98,100 @@
       "Cmd-S": () => save(),
     },
   });
+
+  // ------------------------------------------------------------------ modes
+
+  let mode = "json";
+  let structuredText = null; // the text the structured form was loaded from
+  let structuredDirty = false; // the form changed the document since
+
+  const structured = window.CachetStructured.create(dom.structured, {
+    models: config.modelGroups,
+    ttls: config.ttls,
+    onChange() {
+      structuredDirty = true;
+      schedule();
+    },
+  });
+
+  /** The document as text: the JSON editor's, or the form's written out if it changed. */
+  function currentText() {
+    if (mode !== "structured" || !structuredDirty) return mode === "structured" ? structuredText : cm.getValue();
+    return JP.stringify(structured.doc(), 2);
+  }
+
+  function loadStructured(text) {
+    let doc;
+    try {
+      doc = JP.parse(text);
+    } catch (err) {
+      const offset = JP.scan(text).error?.offset ?? 0;
+      const where = JP.lineIndex(text)(offset);
+      return `The JSON does not parse (line ${where.line}, column ${where.column}): fix it before switching to the form.`;
+    }
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return "The body must be a JSON object to edit it as a form.";
+    structured.load(doc);
+    structuredText = text;
+    structuredDirty = false;
+    return null;
+  }
+
+  /** Switch modes; false (with the reason shown) when the JSON cannot become a form. */
+  function setMode(wanted, { quiet = false } = {}) {
+    if (!MODES.includes(wanted)) return false;
+    dom.modeError.hidden = true;
+    if (wanted === mode) return true;
+    if (wanted === "structured") {
+      const problem = loadStructured(cm.getValue());
+      if (problem) {
+        dom.modeError.textContent = problem;
+        dom.modeError.hidden = false;
+        return false;
+      }
+    } else if (structuredDirty) {
+      cm.setValue(currentText());
+    }
+    mode = wanted;
+    document.body.dataset.editorMode = mode;
+    dom.editor.hidden = mode !== "json";
+    dom.structured.hidden = mode !== "structured";
+    for (const node of dom.modeButtons) node.setAttribute("aria-pressed", String(node.dataset.editorMode === mode));
+    try {
+      localStorage.setItem(MODE_KEY, mode);
+    } catch (err) {
+      /* storage refused (private window): the mode is not remembered */
+    }
+    (mode === "json" ? cm : structured).refresh();
+    if (!quiet) schedule();
+    return true;
+  }
+
+  function startMode() {
+    const asked = new URLSearchParams(window.location.search).get("mode");
+    let stored = null;
+    try {
+      stored = localStorage.getItem(MODE_KEY);
+    } catch (err) {
+      stored = null;
+    }
+    return [asked, stored, "structured"].find((m) => MODES.includes(m));
+  }
+
   window.cachetEditor = {
-    getValue: () => cm.getValue(),
-    setValue: (text) => cm.setValue(String(text)),
+    getValue: () => currentText(),
+    setValue(text) {
+      cm.setValue(String(text));
+      if (mode === "structured" && loadStructured(String(text))) setMode("json");
+    },
+    mode: () => mode,
+    setMode,
     codemirror: cm,
   };
 
   // ------------------------------------------------------------ scheduling
 
   let generation = 0; // bumped by every edit; a response for an older one is dropped
+  let previewed = { generation: -1, hash: null }; // the content hash of the last body previewed
   let timer = null;
   let inflight = null;
   let modelTouched = false;
@@ -164,10 +222,10 @@
   }
 
   function readBody() {
-    const text = cm.getValue();
+    const text = currentText();
     const scanned = JP.scan(text);
     if (!scanned.ok) return { text, scanned, error: scanned.error };
-    return { text, scanned, value: JSON.parse(text) };
+    return { text, scanned, value: mode === "structured" ? structured.doc() : JP.parse(text) };
   }
 
   /** One lint + preview round: validate locally, then ask the server (latest edit wins). */
@@ -212,7 +270,10 @@
       if (inflight === controller) inflight = null;
     }
     if (mine !== generation) return;
-    if (response.status === 200) showPreviewResult(body, response.data);
+    if (response.status === 200) {
+      previewed = { generation: mine, hash: response.data.content_hash };
+      showPreviewResult(body, response.data);
+    }
     else showRequestError(body, response);
   }
 
@@ -225,7 +286,7 @@
         Accept: "application/json",
         "X-CSRFToken": csrfToken,
       },
-      body: JSON.stringify(payload),
+      body: JP.stringify(payload),
       signal,
     });
     let data = null;
@@ -296,14 +357,23 @@
     showLintStatus(statusText(errors, warnings, note), errors ? "has-errors" : warnings ? "has-warnings" : "ok");
     dom.lintIssues.replaceChildren(...issues.map(issueItem));
     dom.lintSummary.textContent = issues.length ? "" : "No problems found.";
-    markEditor(issues, cached);
+    if (mode === "structured") {
+      clearEditorMarks();
+      structured.markIssues(issues);
+    } else {
+      markEditor(issues, cached);
+    }
   }
 
   function issueItem(issue) {
-    const where = issue.editorLine
-      ? el("button", { type: "button", class: "issue-line", text: `line ${issue.editorLine}`, title: "Show in the editor",
-        onclick: () => jumpTo(issue) })
-      : null;
+    let where = null;
+    if (mode === "structured" && issue.path) {
+      where = el("button", { type: "button", class: "issue-line", text: "show", title: "Show in the form",
+        onclick: () => structured.reveal(issue.path) });
+    } else if (issue.editorLine) {
+      where = el("button", { type: "button", class: "issue-line", text: `line ${issue.editorLine}`, title: "Show in the editor",
+        onclick: () => jumpTo(issue) });
+    }
     return el(
       "li",
       {
@@ -427,6 +497,12 @@
     dom.previewMeta.textContent = [`model ${report.model || "?"}`, method + basis].filter(Boolean).join(" · ");
     renderPreview(result.blocks || [], result.render_error);
     markBlocks(issues, result.fields || {});
+    structured.showCheckpoints(result.blocks || [], checkpointText);
+  }
+
+  function checkpointText(checkpoint) {
+    const status = STATUS_TEXT[checkpoint.status] || `will not cache: ${checkpoint.status}`;
+    return `#${checkpoint.ordinal} · ${fmt(checkpoint.tokens)} / ${fmt(checkpoint.min_tokens)} tokens · ${status}`;
   }
 
   /** Flag the preview blocks that a lint error or warning points into. */
@@ -563,6 +639,10 @@
   }
 
   function jumpToPath(path) {
+    if (mode === "structured") {
+      structured.reveal(path);
+      return;
+    }
     const body = readBody();
     if (body.error) return;
     const range = JP.locate(body.text, body.scanned, { path });
@@ -584,7 +664,44 @@
     dom.saveResult.replaceChildren(...children);
   }
 
-  async function save() {
+  /** The hash the body would be stored under: the last preview's, or a fresh one. */
+  async function contentHash(body) {
+    if (previewed.generation === generation) return previewed.hash;
+    try {
+      const response = await api(config.previewUrl, { body: body.value });
+      return response.status === 200 ? response.data.content_hash : null;
+    } catch (err) {
+      return null;
+    }
+  }
+
+  /** Why this save might be a slip: no change message, or nothing changed. */
+  async function doubts(body) {
+    const found = [];
+    if (!dom.message.value.trim()) found.push("the change message is empty");
+    if (config.latestHash && (await contentHash(body)) === config.latestHash) {
+      found.push(`the body is identical to version ${config.latestNumber}, the latest`);
+    }
+    return found;
+  }
+
+  function askToConfirm(found) {
+    const text = found.join(", and ");
+    showSaveResult(
+      "confirm",
+      `Not saved yet: ${text}. `,
+      el("button", { type: "button", id: "confirm-save", class: "button", text: "Save anyway", onclick: () => save({ confirmed: true }) }),
+      " ",
+      el("button", { type: "button", id: "cancel-save", class: "button", text: "Cancel",
+        onclick: () => {
+          showSaveResult("");
+          dom.message.focus();
+        } })
+    );
+    dom.saveResult.dataset.confirm = "true";
+  }
+
+  async function save({ confirmed = false } = {}) {
     if (saving) return;
     const body = readBody();
     if (body.error) {
@@ -600,6 +717,15 @@
     showSaveResult("");
     delete dom.saveResult.dataset.version;
     delete dom.saveResult.dataset.errorType;
+    delete dom.saveResult.dataset.confirm;
+    const found = confirmed ? [] : await doubts(body);
+    if (found.length) {
+      saving = false;
+      dom.save.disabled = false;
+      dom.save.textContent = label;
+      askToConfirm(found);
+      return;
+    }
     let response;
     try {
       response = await api(config.versionsUrl, { body: body.value, message: dom.message.value });
@@ -643,13 +769,21 @@
     followBodyModel(readBody().value);
     schedule();
   });
-  dom.save.addEventListener("click", save);
+  dom.save.addEventListener("click", () => save());
   dom.message.addEventListener("keydown", (event) => {
     if (event.key === "Enter") {
       event.preventDefault();
       save();
     }
   });
+  for (const node of dom.modeButtons) node.addEventListener("click", () => setMode(node.dataset.editorMode));
+  document.addEventListener("keydown", (event) => {
+    if ((event.ctrlKey || event.metaKey) && event.key === "s" && mode === "structured") {
+      event.preventDefault();
+      save();
+    }
+  });
+  setMode(startMode(), { quiet: true });
   generation++;
   run();
 })();

@@ -299,5 +299,38 @@
     };
   }
 
-  return { scan, splitPath, nearestPath, fieldLineOffset, fieldLineEnd, locate, lineIndex };
+  /* Numbers as written. JSON.parse turns `1.0` into 1 and JSON.stringify writes it back as
+     `1`, and the server hashes the text it receives: a body sent back unchanged must keep
+     the lexemes it came with. Where the engine gives parse its source text and stringify
+     raw JSON (JSON.parse source text access), each number whose text is not its plain
+     spelling is remembered by its holder and key, and written as it came while its value
+     is unchanged. Elsewhere they are the plain JSON functions. */
+  const lexemes = new WeakMap();
+  const rawJSON = typeof JSON.rawJSON === "function" ? JSON.rawJSON : null;
+
+  function parse(text) {
+    return JSON.parse(text, function (key, value, context) {
+      if (typeof value === "number" && context && context.source !== undefined && String(value) !== context.source) {
+        let kept = lexemes.get(this);
+        if (!kept) lexemes.set(this, (kept = new Map()));
+        kept.set(key, context.source);
+      }
+      return value;
+    });
+  }
+
+  function stringify(value, indent) {
+    if (!rawJSON) return JSON.stringify(value, null, indent);
+    return JSON.stringify(
+      value,
+      function (key, item) {
+        if (typeof item !== "number") return item;
+        const source = lexemes.get(this)?.get(key);
+        return source !== undefined && Number(source) === item ? rawJSON(source) : item;
+      },
+      indent
+    );
+  }
+
+  return { scan, splitPath, nearestPath, fieldLineOffset, fieldLineEnd, locate, lineIndex, parse, stringify };
 });
