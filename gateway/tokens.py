@@ -38,6 +38,11 @@ def estimate_method(tokenizer: str = "generic") -> str:
     return f"{ESTIMATE_METHOD}, x{float(factor):g} for the {tokenizer} tokenizer family"
 
 
+def token_factor(tokenizer: str = "generic") -> float:
+    """Tokens per token of the base estimate for ``tokenizer`` (what the admin's forms use)."""
+    return float(TOKENIZERS[tokenizer])
+
+
 def estimate_tokens(text: str, tokenizer: str = "generic") -> int:
     """Estimated token count of ``text`` (never below 1 for non-empty text)."""
     if not text:

@@ -17,6 +17,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from gateway.catalog import all_profiles
+from gateway.tokens import token_factor
 from gateway.types import TTLS
 
 from ..models import Template, Version
@@ -64,6 +65,7 @@ def editor_view(request: HttpRequest, object_id: str, admin_site: Any) -> HttpRe
         "ttls": list(TTLS),
         "latestNumber": versions[0].number if versions else None,
         "latestHash": versions[0].content_hash if versions else None,
+        "tokenFactors": token_factors(),
     }
     context = {
         **admin_site.each_context(request),
@@ -134,6 +136,11 @@ def starter_body(template: Template) -> dict[str, Any]:
             {"role": "user", "content": user_text},
         ],
     }
+
+
+def token_factors() -> dict[str, float]:
+    """Each catalog model's tokenizer factor, for the token counts the variable forms show."""
+    return {p.model: token_factor(p.tokenizer) for p in all_profiles() if p.known}
 
 
 def model_groups(selected: str) -> list[dict[str, Any]]:

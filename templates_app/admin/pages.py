@@ -29,7 +29,7 @@ from ..engine.labels import LATEST, label_name_problem, resolve_version
 from ..engine.ttl_advice import ttl_hints
 from ..models import Label, Template, Version
 from ..sending.warmup import label_promote
-from . import charts, formats
+from . import charts, editor, formats
 
 CHART_DAYS = 30
 NEW_LABEL = "-"  # URL segment of the "new label" form: never a valid label name
@@ -144,7 +144,13 @@ def _try_it(template: Template, versions: list[Version], labels: list[Label]) ->
     def target(value: str, text: str, version: Version) -> dict[str, Any]:
         lint = version.lint or {}
         declared = [*lint.get("prefix_variables", []), *lint.get("suffix_variables", [])]
-        return {"value": value, "text": text, "model": lint.get("model", ""), "vars": declared}
+        return {
+            "value": value,
+            "text": text,
+            "model": lint.get("model", ""),
+            "vars": declared,
+            "version": version.number,
+        }
 
     targets = [
         target(
@@ -167,20 +173,37 @@ def _try_it(template: Template, versions: list[Version], labels: list[Label]) ->
     samples = template.sample_variables or {}
     prefill = {k: v for k, v in samples.items() if k in default["vars"]} or samples
     version_models = sorted({t["model"] for t in targets if t["model"]})
+    models = version_models + [m for m in known_models() if m not in version_models]
     return {
         "try_targets": targets,
         "try_default": default["value"],
         "try_model": default["model"],
-        "try_models": version_models + [m for m in known_models() if m not in version_models],
+        "try_models": models,
         "try_version_models": version_models,
         "try_variables": json.dumps(prefill, ensure_ascii=False, indent=2),
         "try_data": {
             "samples": samples,
-            "targets": {t["value"]: {"model": t["model"], "vars": t["vars"]} for t in targets},
+            "targets": {
+                t["value"]: {"model": t["model"], "vars": t["vars"], "version": t["version"]}
+                for t in targets
+            },
+            # The declared variables of the versions labels and latest serve; any other
+            # version's are fetched when it is chosen (versionUrl).
+            "specs": _variable_specs(
+                template, {v.number for v in [versions[0], *(label.version for label in labels)]}
+            ),
+            "versionUrl": reverse("version-detail", args=[template.slug, 0]),
+            "tokenFactors": editor.token_factors(),
         },
         "send_url": reverse("send", args=[template.slug]),
         "invocation_url": reverse("admin:templates_app_invocation_change", args=[0]),
     }
+
+
+def _variable_specs(template: Template, numbers: set[int]) -> dict[int, Any]:
+    """The ``variables`` each of these versions declares, read in one query."""
+    bodies = template.versions.filter(number__in=numbers).values_list("number", "body")
+    return {number: json.loads(body).get("variables", {}) for number, body in bodies}
 
 
 def _analytics(template: Template) -> dict[str, Any]:

@@ -210,6 +210,7 @@ def test_an_author_writes_promotes_diffs_and_tries_a_cached_template(page, login
     page.select_option("#try-target", "label:production")
     page.select_option("#try-model", MODEL)
     document = f"Contract {uuid.uuid4()}.\n{DOCUMENT}"  # a prefix no earlier run has cached
+    page.click("#try-it .vf-mode[data-vf-mode=json]")  # as JSON; the form has its own tests
     page.fill("#try-variables", json.dumps({"document": document, "question": QUESTION}))
     first = send_try_it(page)
     assert number(first["cache_write_tokens"]) > 0, f"first send should write the cache: {first}"

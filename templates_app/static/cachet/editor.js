@@ -99,6 +99,23 @@
     },
   });
 
+  // ------------------------------------------------------- sample variables
+
+  const factorOf = (model) => (config.tokenFactors || {})[model] || 1;
+  const initialBody = (() => {
+    try {
+      return JSON.parse(config.body);
+    } catch (err) {
+      return {};
+    }
+  })();
+  // Filled for required variables without a value, so a new template's first preview renders.
+  const sampleForm = window.CachetVarForm.attach(dom.variables, {
+    spec: initialBody.variables,
+    tokenFactor: factorOf(dom.model.value),
+    fillMissing: true,
+  });
+
   // ------------------------------------------------------------------ modes
 
   let mode = "json";
@@ -247,9 +264,11 @@
 
   async function lintAndPreview(mine) {
     const body = readBody();
+    if (body.value && typeof body.value === "object") sampleForm.setSpec(body.value.variables);
     const variables = readVariables();
     showVariablesError(variables.error);
     followBodyModel(body.value);
+    sampleForm.setTokenFactor(factorOf(dom.model.value));
     if (body.error) {
       showJsonError(body);
       return;

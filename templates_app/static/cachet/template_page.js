@@ -17,6 +17,29 @@
   const errorBox = document.getElementById("try-error");
   const data = JSON.parse(document.getElementById("try-data").textContent);
   let variablesEdited = false;
+  const factorOf = (name) => (data.tokenFactors || {})[name] || 1;
+  const varForm = window.CachetVarForm.attach(variables, {
+    spec: specOf(target.value),
+    tokenFactor: factorOf(model.value),
+  });
+
+  /** The declared variables of a target's version: on the page, or fetched once. */
+  function specOf(value) {
+    const chosen = data.targets[value];
+    return chosen ? data.specs[String(chosen.version)] : undefined;
+  }
+
+  async function loadSpec(value) {
+    const chosen = data.targets[value];
+    if (!chosen || data.specs[String(chosen.version)] !== undefined) return;
+    const url = data.versionUrl.replace(/\/0$/, "/" + chosen.version);
+    try {
+      const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (response.ok) data.specs[String(chosen.version)] = (await response.json()).body.variables || {};
+    } catch (error) {
+      /* the names from lint still prefill; the form shows what it knows */
+    }
+  }
 
   function field(name) {
     return result.querySelector('[data-field="' + name + '"]');
@@ -58,11 +81,13 @@
   }
 
   /* Prefill the variables the chosen version declares, until the author edits them. */
-  function applyTarget() {
+  async function applyTarget() {
     const chosen = data.targets[target.value];
     if (!chosen) {
       return;
     }
+    await loadSpec(target.value);
+    varForm.setSpec(specOf(target.value));
     if (chosen.model && Array.from(model.options).some((o) => o.value === chosen.model)) {
       model.value = chosen.model;
     }
@@ -75,7 +100,9 @@
       }
       const values = Object.keys(picked).length ? picked : data.samples;
       variables.value = JSON.stringify(values, null, 2);
+      variables.dispatchEvent(new Event("change"));
     }
+    varForm.setTokenFactor(factorOf(model.value));
   }
 
   function payload() {
@@ -156,6 +183,9 @@
     result.dataset.ready = "false";
     errorBox.hidden = true;
     errorBox.textContent = "";
+    // The previous answer goes as this send starts: a failure must never read as its result.
+    result.querySelector('[data-when="done"]').hidden = true;
+    result.querySelector('[data-when="empty"]').hidden = true;
     let body;
     try {
       body = payload();
@@ -199,5 +229,6 @@
     variablesEdited = true;
   });
   target.addEventListener("change", applyTarget);
+  model.addEventListener("change", () => varForm.setTokenFactor(factorOf(model.value)));
   form.addEventListener("submit", send);
 })();
