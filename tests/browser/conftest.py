@@ -238,3 +238,29 @@ def number(text: str) -> float:
     """The number in a displayed value such as '1,532', '$0.0041' or '-0.02 USD'; 0 if none."""
     match = re.search(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+", text)
     return float(match.group(0).replace(",", "")) if match else 0.0
+
+
+def send_try_it(page: Page) -> dict[str, str]:
+    """One send from the try-it panel; the fields of its result."""
+    page.locator("#try-result").evaluate("el => el.setAttribute('data-ready', 'false')")
+    page.click("#try-send")
+    wait_for(
+        page,
+        "() => document.querySelector('#try-result').dataset.ready === 'true'",
+        "the try-it send never completed (#try-result[data-ready=true])",
+        timeout_ms=20_000,
+    )
+    error = page.locator("#try-error")
+    if error.count() and error.is_visible():
+        assert not error.inner_text().strip(), f"try-it send failed: {error.inner_text()!r}"
+    fields = [
+        "cache_write_tokens",
+        "cache_write_1h_tokens",
+        "cache_read_tokens",
+        "saved_usd",
+        "miss",
+        "output",
+    ]
+    return {
+        name: page.locator(f'#try-result [data-field="{name}"]').inner_text() for name in fields
+    }

@@ -21,6 +21,7 @@ from tests.browser.conftest import (
     number,
     open_editor,
     seed_template,
+    send_try_it,
     wait_for,
 )
 from tests.factories import DOCUMENT, make_body, make_tool
@@ -74,25 +75,6 @@ def save_result(page) -> tuple[str, str]:
         return result.inner_text().strip(), result.get_attribute("class") or ""
     except PlaywrightError:  # the page is navigating away: nothing to read yet
         return "", ""
-
-
-def send_try_it(page) -> dict[str, str]:
-    """One send from the try-it panel; the fields of its result."""
-    page.locator("#try-result").evaluate("el => el.setAttribute('data-ready', 'false')")
-    page.click("#try-send")
-    wait_for(
-        page,
-        "() => document.querySelector('#try-result').dataset.ready === 'true'",
-        "the try-it send never completed (#try-result[data-ready=true])",
-        timeout_ms=20_000,
-    )
-    error = page.locator("#try-error")
-    if error.count() and error.is_visible():
-        assert not error.inner_text().strip(), f"try-it send failed: {error.inner_text()!r}"
-    fields = ["cache_write_tokens", "cache_read_tokens", "saved_usd", "miss", "output"]
-    return {
-        name: page.locator(f'#try-result [data-field="{name}"]').inner_text() for name in fields
-    }
 
 
 def test_an_author_logs_in_and_sees_the_admin_index(page, login, shot):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ from tests.browser.conftest import (
     api_call,
     expect,
     goto,
+    number,
     open_editor,
     seed_template,
+    send_try_it,
     wait_for,
 )
 from tests.factories import DOCUMENT, make_body, make_tool
@@ -200,10 +203,10 @@ def test_every_demo_template_and_a_body_with_every_feature_come_back_byte_for_by
     login(page)
     for slug, _, bodies in templates:
         template_id = admin_id(page, slug)
-        for number in range(1, len(bodies) + 1):
+        for at in range(1, len(bodies) + 1):
             goto(
                 page,
-                f"/admin/templates_app/template/{template_id}/editor/?from={number}&mode=json",
+                f"/admin/templates_app/template/{template_id}/editor/?from={at}&mode=json",
                 "editor",
             )
             preview_ready(page)
@@ -214,7 +217,7 @@ def test_every_demo_template_and_a_body_with_every_feature_come_back_byte_for_by
                 edit_and_undo(page)
                 to_json(page)
                 assert page.evaluate("window.cachetEditor.getValue()") == loaded, (
-                    f"{slug} v{number}: the form changed the body's text"
+                    f"{slug} v{at}: the form changed the body's text"
                 )
         stored = api_call(api, "GET", f"templates/{slug}/versions/{len(bodies)}")
         # Saved from the form unchanged: the same content_hash (after the confirmation).
@@ -440,4 +443,69 @@ def test_the_mode_is_remembered_between_visits(page, login, api, errors):
     goto(page, f"/admin/templates_app/template/{template_id}/editor/", "editor")
     expect(page.locator("#editor")).to_be_visible()
     expect(page.locator("#structured")).to_be_hidden()
+    assert not errors, errors
+
+
+def test_an_author_builds_a_1h_cached_document_template_without_json_and_sends_it_twice(
+    page, login, errors, shot
+):
+    """The whole authoring path in the form: no JSON typed anywhere."""
+    login(page)
+    goto(page, "/admin/templates_app/template/add/", "template add form")
+    page.fill("#id_slug", "handbook-qa")
+    page.fill("#id_name", "Handbook Q&A")
+    page.click("input[name=_continue]")
+    page.wait_for_url(re.compile(r"/template/\d+/change/"))
+    change_page = page.url
+    page.click("#new-version-link")
+    page.wait_for_url(re.compile(r"/editor/"))
+    form = page.locator("#structured")
+    expect(form).to_be_visible()  # the form is where a new author lands
+
+    # A document variable, a part that holds it, cached for an hour.
+    form.locator(".st-add-variable").click()
+    name = form.locator('.st-variable[data-variable="new_variable"] .st-var-name')
+    name.fill("document")
+    name.press("Tab")
+    system = form.locator('.st-message[data-path="messages[0]"]')
+    system.locator(".st-add-text").click()
+    type_into(page, '.st-part[data-path="messages[0].content[1]"]', "{{ document }}")
+    form.locator('[data-path="messages[0].content[0].cache_control"] .st-cache-box').uncheck()
+    marker = form.locator('[data-path="messages[0].content[1].cache_control"]')
+    marker.locator(".st-cache-box").check()
+    marker.locator(".st-ttl").select_option("1h")
+
+    # A document long enough to cache, in the sample-variables form.
+    sample = page.locator('.variables-panel .vf-field[data-variable="document"] textarea')
+    sample.fill(DOCUMENT)
+    badge = page.locator('#preview .block[data-path="messages[0].content[1]"] .checkpoint-badge')
+    expect(badge).to_have_attribute("data-status", "will_cache")
+    expect(badge.locator(".badge-ttl")).to_have_text("TTL 1h")
+    expect(marker.locator(".st-checkpoint")).to_contain_text("will cache")
+    shot(page, "form-authored")
+    body = body_now(page)
+    assert body["messages"][0]["content"][1] == {
+        "type": "text",
+        "text": "{{ document }}",
+        "cache_control": {"type": "ephemeral", "ttl": "1h"},
+    }
+    assert "cache_control" not in body["messages"][0]["content"][0]
+
+    page.fill("#change-message", "Cache the handbook for an hour")
+    page.click("#save-version")
+    page.wait_for_url(change_page)
+    expect(page.locator('#versions-table tr[data-version="1"]')).to_be_visible()
+
+    # Try it twice with the form: the first send writes the hour-long entry, the second reads.
+    page.locator('#try-it .vf-field[data-variable="document"] textarea').fill(
+        f"Handbook {uuid.uuid4()}.\n{DOCUMENT}"
+    )
+    page.locator('#try-it .vf-field[data-variable="question"] textarea').fill(QUESTION)
+    first = send_try_it(page)
+    assert number(first["cache_write_1h_tokens"]) > 0, f"the first send writes 1h: {first}"
+    shot(page, "form-template-first-send")
+    second = send_try_it(page)
+    assert number(second["cache_read_tokens"]) > 0, f"the second send reads: {second}"
+    assert number(second["saved_usd"]) > 0, second
+    shot(page, "form-template-second-send")
     assert not errors, errors
