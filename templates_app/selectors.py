@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from .engine.errors import NotFoundError
-from .engine.labels import resolve_version
+from .engine.labels import label_to_look_up, resolve_version
 from .engine.rendering import CompiledBody, compiled_for
 from .engine.ttl_advice import LoggedCall, ttl_advice
 from .models import (
@@ -182,15 +182,19 @@ def template_stats(
     at either end of ``since``..``until`` is added up from the logged rows."""
     whole, parts = stats_hours(since, until)
     by_version: dict[int, dict[str, Any]] = {}
-    sums = {name: Sum(name) for name in (*TOKEN_FIELDS, *MONEY_FIELDS, "write_avoided_usd")}
     if whole is not None:
         rollups = _in_hours(InvocationRollup.objects.filter(template=template), *whole)
-        counts = {name: Sum(name) for name in STATS_COUNTS}
-        _add_rows(by_version, rollups.values("version__number").annotate(**counts, **sums))
+        _add_rows(by_version, rollups.values("version__number").annotate(**_rollup_sums()))
     for start, end in parts:
         logged = invocation_list(template=template.slug, since=start, until=end).order_by()
         _add_rows(by_version, logged.values("version__number").annotate(**logged_sums()))
     return [_stats_row(by_version[number]) for number in sorted(by_version, reverse=True)]
+
+
+def _rollup_sums() -> dict[str, Any]:
+    """The aggregates of rollups that ``template_stats`` reads (``logged_sums``' twin)."""
+    names = (*STATS_COUNTS, *TOKEN_FIELDS, *MONEY_FIELDS, "write_avoided_usd")
+    return {name: Sum(name) for name in names}
 
 
 def logged_sums() -> dict[str, Any]:
@@ -450,3 +454,131 @@ def template_stats_with_ttl_advice(
             since=window_since, until=window_until
         )
     return rows
+
+
+# --- across templates: the admin's overview and template list ---------------------------------
+
+# The most logged calls ``template_miss_counts`` reads, newest first: one bounded read of the
+# time index, however busy the log.
+MISS_COUNT_MAX_CALLS = 10_000
+
+
+def rollup_window_start(window: timedelta, *, now: datetime | None = None) -> datetime:
+    """The start of the UTC hour ``window`` before ``now``: from there, whole rollup hours
+    up to now (the last one still filling) hold every call of the window, so a read needs no
+    logged row, and the stats API given it as ``since`` answers the same figures."""
+    return rollup_hour((now or timezone.now()) - window)
+
+
+def _whole_hours_since(since: datetime) -> QuerySet[InvocationRollup]:
+    if rollup_hour(since) != since:
+        raise ValueError(f"{since.isoformat()} is not the start of a UTC hour")
+    return _in_hours(InvocationRollup.objects.all(), since, None)
+
+
+def _summed_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``_stats_row`` of aggregates over several versions: the stats API's figures."""
+    stats = _stats_row({**row, "version__number": None})
+    del stats["version"]
+    return {**stats, "ok": row["ok"] or 0, "hits": row["hits"] or 0}
+
+
+def rollup_totals(*, since: datetime) -> dict[str, Any]:
+    """Every template's calls since ``since`` (the start of a UTC hour) up to now, added up
+    as ``template_stats`` adds up a version's: calls, errors, cache hit ratio, tokens by kind
+    (``cache_write_tokens`` among them), cost and savings; with ``ok`` and ``hits``, the
+    counts the hit ratio divides."""
+    row = _whole_hours_since(since).aggregate(**_rollup_sums())
+    return _summed_row({name: value or 0 for name, value in row.items()})
+
+
+def templates_stats(
+    *, since: datetime, template_ids: Iterable[int] | None = None
+) -> list[dict[str, Any]]:
+    """Per template with calls since ``since`` (the start of a UTC hour) up to now, costliest
+    first: ``template_id``, ``slug``, ``name`` and ``rollup_totals``' figures for it alone.
+    One query; ``template_ids`` narrows it to those templates."""
+    rollups = _whole_hours_since(since)
+    if template_ids is not None:
+        rollups = rollups.filter(template_id__in=list(template_ids))
+    rows = (
+        rollups.values("template_id", "template__slug", "template__name")
+        .annotate(**_rollup_sums())
+        .order_by("-cost_usd", "template__slug")
+    )
+    return [
+        {
+            "template_id": row.pop("template_id"),
+            "slug": row.pop("template__slug"),
+            "name": row.pop("template__name"),
+            **_summed_row(row),
+        }
+        for row in rows
+    ]
+
+
+def template_miss_counts(
+    *, since: datetime, reason: str, max_calls: int = MISS_COUNT_MAX_CALLS
+) -> tuple[dict[int, dict[str, int]], bool]:
+    """Per template, among the newest ``max_calls`` calls logged since ``since``: how many
+    there were (``calls``) and how many missed the cache for ``reason`` (``missed``, an
+    ``engine/misses.py`` reason); and whether ``max_calls`` were read (older ones were not)."""
+    newest = (
+        Invocation.objects.filter(created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .values("id")[:max_calls]
+    )
+    rows = (
+        Invocation.objects.filter(pk__in=newest)
+        .order_by()
+        .values("template_id")
+        .annotate(calls=Count("id"), missed=Count("id", filter=Q(miss__reason=reason)))
+    )
+    counts = {row["template_id"]: {"calls": row["calls"], "missed": row["missed"]} for row in rows}
+    return counts, sum(row["calls"] for row in counts.values()) >= max_calls
+
+
+def template_label_numbers(*, template_ids: Iterable[int]) -> dict[int, list[tuple[str, int]]]:
+    """Per template of ``template_ids`` with labels, each label's name and the number of its
+    version, in name order (one query)."""
+    rows = (
+        Label.objects.filter(template_id__in=list(template_ids))
+        .order_by("template_id", "name")
+        .values_list("template_id", "name", "version__number")
+    )
+    found: dict[int, list[tuple[str, int]]] = {}
+    for template_id, name, number in rows:
+        found.setdefault(template_id, []).append((name, number))
+    return found
+
+
+def served_versions(*, template_ids: Iterable[int]) -> dict[int, tuple[Version, str | None]]:
+    """Per template of ``template_ids`` with versions, the version a call naming neither
+    version nor label is sent to (``engine.labels``' rule) and the label it comes through;
+    the versions without their body. Two queries, however many templates."""
+    default = label_to_look_up(None)
+    labelled = Label.objects.filter(template_id=OuterRef("pk"), name=default).values("version_id")
+    newest = Version.objects.filter(template_id=OuterRef("pk")).order_by("-number").values("id")
+    candidates = (
+        Template.objects.filter(pk__in=list(template_ids))
+        .order_by()
+        .values_list("pk", Subquery(labelled[:1]), Subquery(newest[:1]))
+    )
+    chosen: dict[int, tuple[int, str | None]] = {}
+    for pk, by_label, latest in candidates:
+        if latest is None:
+            continue  # no versions yet: nothing is served
+        chosen[pk] = resolve_version(
+            slug="",
+            version=None,
+            label=None,
+            by_number=lambda number: None,
+            by_label=lambda name, found=by_label: found if name == default else None,
+            latest=lambda found=latest: found,
+        )
+    versions = Version.objects.defer("body").in_bulk([pk for pk, _ in chosen.values()])
+    return {
+        template_id: (versions[version_id], label)
+        for template_id, (version_id, label) in chosen.items()
+        if version_id in versions
+    }

@@ -61,9 +61,53 @@ class TemplateAliasInline(admin.TabularInline):
     verbose_name_plural = "aliases (other names the template resolves by, like its slug)"
 
 
+LIST_STATS_WINDOW = timedelta(days=7)  # the template list's calls and savings
+
+
+class TemplateChangeList(ChangeList):
+    def get_results(self, request: HttpRequest) -> None:
+        """The page's templates, each with its labels (``listed_labels``), the version served
+        by default (``listed_served``) and its last 7 days of stats (``listed_stats``): read
+        for the whole page at once, not row by row."""
+        super().get_results(request)
+        templates = list(self.result_list)  # the page's rows, fetched once and kept
+        ids = [template.pk for template in templates]
+        labels = selectors.template_label_numbers(template_ids=ids)
+        served = selectors.served_versions(template_ids=ids)
+        since = selectors.rollup_window_start(LIST_STATS_WINDOW)
+        stats = {
+            row["template_id"]: row
+            for row in selectors.templates_stats(since=since, template_ids=ids)
+        }
+        for template in templates:
+            template.listed_labels = labels.get(template.pk, [])
+            template.listed_served = served.get(template.pk)
+            template.listed_stats = stats.get(template.pk)
+
+
+def lint_state(lint: dict[str, Any]) -> str:
+    """A stored lint report in a word: ``ok``, ``2 warnings``, ``1 error``."""
+    for kind in ("errors", "warnings"):
+        found = len(lint.get(kind) or [])
+        if found:
+            return f"{found} {kind if found > 1 else kind[:-1]}"
+    return "ok"
+
+
 @admin.register(Template)
 class TemplateAdmin(admin.ModelAdmin):
-    list_display = ["slug", "alias_list", "name", "version_count", "updated_at"]
+    list_display = [
+        "slug",
+        "alias_list",
+        "name",
+        "label_list",
+        "served_model",
+        "served_lint",
+        "calls_7d",
+        "saved_7d",
+        "versions",
+        "updated",
+    ]
     search_fields = ["slug", "aliases__alias", "name", "description"]
     readonly_fields = ["version_count", "created_at", "updated_at"]
     inlines = [TemplateAliasInline]
@@ -71,9 +115,59 @@ class TemplateAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Template]:
         return super().get_queryset(request).prefetch_related("aliases")
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return TemplateChangeList
+
     @admin.display(description="aliases")
     def alias_list(self, template: Template) -> str:
         return ", ".join(alias.alias for alias in template.aliases.all())
+
+    @admin.display(description="labels")
+    def label_list(self, template: Template) -> str:
+        labels = getattr(template, "listed_labels", [])
+        if not labels:
+            return formats.NONE
+        return format_html_join(", ", '<span class="nowrap">{} → v{}</span>', labels)
+
+    @admin.display(description="model")
+    def served_model(self, template: Template) -> str:
+        served = getattr(template, "listed_served", None)
+        if served is None:
+            return formats.NONE
+        version, label = served
+        return format_html(
+            '<span title="of v{}{}">{}</span>',
+            version.number,
+            f" ({label})" if label else "",
+            (version.lint or {}).get("model") or formats.NONE,
+        )
+
+    @admin.display(description="lint")
+    def served_lint(self, template: Template) -> str:
+        served = getattr(template, "listed_served", None)
+        if served is None:
+            return formats.NONE
+        lint = {"errors": [], "warnings": [], **(served[0].lint or {})}
+        issues = [issue["message"] for kind in ("errors", "warnings") for issue in lint[kind]]
+        return format_html('<span title="{}">{}</span>', "\n".join(issues), lint_state(lint))
+
+    @admin.display(description="versions", ordering="version_count")
+    def versions(self, template: Template) -> int:
+        return template.version_count
+
+    @admin.display(description="updated (UTC)", ordering="updated_at")
+    def updated(self, template: Template) -> str:
+        return template.updated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+
+    @admin.display(description="calls, 7d")
+    def calls_7d(self, template: Template) -> str:
+        stats = getattr(template, "listed_stats", None)
+        return formats.count(stats["calls"] if stats else 0)
+
+    @admin.display(description="saved, 7d")
+    def saved_7d(self, template: Template) -> str:
+        stats = getattr(template, "listed_stats", None)
+        return formats.usd(stats["cost"]["saved_usd"]) if stats else formats.NONE
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # its versions are kept forever
