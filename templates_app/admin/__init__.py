@@ -10,3 +10,5 @@ from . import (
 )
 
 overview.install(admin.site)
+admin.site.site_header = "Cachet"
+admin.site.site_title = "Cachet admin"
