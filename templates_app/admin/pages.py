@@ -172,6 +172,11 @@ def _try_it(template: Template, versions: list[Version], labels: list[Label]) ->
     )
     samples = template.sample_variables or {}
     prefill = {k: v for k, v in samples.items() if k in default["vars"]} or samples
+    # The declared variables of the versions labels and latest serve; any other version's
+    # are fetched when it is chosen (versionUrl).
+    specs = _variable_specs(
+        template, {v.number for v in [versions[0], *(label.version for label in labels)]}
+    )
     version_models = sorted({t["model"] for t in targets if t["model"]})
     models = version_models + [m for m in known_models() if m not in version_models]
     return {
@@ -187,13 +192,16 @@ def _try_it(template: Template, versions: list[Version], labels: list[Label]) ->
                 t["value"]: {"model": t["model"], "vars": t["vars"], "version": t["version"]}
                 for t in targets
             },
-            # The declared variables of the versions labels and latest serve; any other
-            # version's are fetched when it is chosen (versionUrl).
-            "specs": _variable_specs(
-                template, {v.number for v in [versions[0], *(label.version for label in labels)]}
-            ),
+            "specs": specs,
             "versionUrl": reverse("version-detail", args=[template.slug, 0]),
             "tokenFactors": editor.token_factors(),
+        },
+        # The template's own sample variables, as a form of what the latest version declares.
+        "sample_form": {
+            "spec": specs.get(versions[0].number, {}),
+            "tokenFactor": editor.token_factors().get(versions[0].lint.get("model", ""), 1)
+            if versions[0].lint
+            else 1,
         },
         "send_url": reverse("send", args=[template.slug]),
         "invocation_url": reverse("admin:templates_app_invocation_change", args=[0]),

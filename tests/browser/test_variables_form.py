@@ -200,3 +200,16 @@ def test_a_new_templates_first_preview_renders(page, login, api, errors, shot):
     expect(field(page, "question", ".variables-panel").locator("textarea")).not_to_have_value("")
     shot(page, "first-preview")
     assert not errors, errors
+
+
+def test_the_templates_sample_variables_are_a_form_too_and_are_saved(page, login, api, errors):
+    login(page)
+    template_id = open_try_it(page, api, "stored-samples", TYPED)
+    sample = page.locator('.field-sample_variables .vf-field[data-variable="question"] textarea')
+    sample.fill("How long is the notice period?")
+    page.locator('.field-sample_variables .vf-field[data-variable="words"] input').fill("30")
+    page.click("input[name=_continue]")
+    page.wait_for_url(f"**/template/{template_id}/change/")
+    stored = api_call(api, "GET", "templates/stored-samples")["sample_variables"]
+    assert stored == {**SAMPLES, "question": "How long is the notice period?", "words": 30}
+    assert not errors, errors

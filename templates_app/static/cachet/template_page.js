@@ -4,6 +4,13 @@
 (function () {
   "use strict";
 
+  // The template's sample variables (a JSON field of the form above) as one field per variable.
+  const sampleForm = document.getElementById("sample-form");
+  const sampleArea = document.getElementById("id_sample_variables");
+  if (sampleForm && sampleArea) {
+    window.CachetVarForm.attach(sampleArea, JSON.parse(sampleForm.textContent));
+  }
+
   const panel = document.getElementById("try-it");
   const form = document.getElementById("try-form");
   if (!panel || !form) {
