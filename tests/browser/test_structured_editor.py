@@ -470,6 +470,13 @@ def test_an_author_builds_a_1h_cached_document_template_without_json_and_sends_i
     system = form.locator('.st-message[data-path="messages[0]"]')
     system.locator(".st-add-text").click()
     type_into(page, '.st-part[data-path="messages[0].content[1]"]', "{{ document }}")
+    # Every editor of the redrawn message shows its text, not only the one typed into.
+    expect(
+        form.locator('.st-part[data-path="messages[0].content[0]"] .CodeMirror-code')
+    ).to_contain_text("careful assistant")
+    expect(form.locator('[data-path="messages[1].content"] .CodeMirror-code')).to_contain_text(
+        "question"
+    )
     form.locator('[data-path="messages[0].content[0].cache_control"] .st-cache-box').uncheck()
     marker = form.locator('[data-path="messages[0].content[1].cache_control"]')
     marker.locator(".st-cache-box").check()

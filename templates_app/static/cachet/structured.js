@@ -236,6 +236,8 @@
         for (const editor of editors.filter((e) => body.contains(e.wrap))) editor.cm.getWrapperElement().remove();
         editors = editors.filter((e) => !body.contains(e.wrap));
         body.replaceChildren(...[render()].flat(Infinity).filter(Boolean));
+        // An editor made in a detached node measured nothing: draw it now that it is placed.
+        for (const editor of editors) if (body.contains(editor.wrap)) editor.cm.refresh();
       };
       sections[name]();
       return node;
@@ -751,6 +753,7 @@
         section("tools", "Tools", toolsSection),
         section("messages", "Messages", messagesSection)
       );
+      for (const editor of editors) editor.cm.refresh();
     }
 
     /** The element for a server path: the field itself, or its nearest enclosing one. */
