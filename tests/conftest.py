@@ -11,6 +11,25 @@ from templates_app.models import ApiKey, caches_forget
 from tests.asgi import RoutedClient
 
 
+# Tests of code that imports no Django (DESIGN's layout): their answer cannot depend on the
+# database, so scripts/test.sh runs them once, in the SQLite run. They may not touch one.
+DATABASE_FREE = ("tests/gateway/", "tests/templates_app/engine/")
+DATABASE_FIXTURES = {"db", "transactional_db", "django_db_setup", "live_server"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.nodeid.replace("\\", "/")
+        if not where.startswith(DATABASE_FREE):
+            continue
+        used = DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if used or item.get_closest_marker("django_db"):
+            raise pytest.UsageError(
+                f"{item.nodeid} uses the database ({', '.join(sorted(used)) or 'django_db'}), but "
+                f"tests under {' and '.join(DATABASE_FREE)} run on SQLite only: move it"
+            )
+
+
 def pytest_runtest_setup(item: pytest.Item) -> None:
     # Tests marked postgres run only when DATABASE_URL points at PostgreSQL.
     if item.get_closest_marker("postgres") and connection.vendor != "postgresql":
