@@ -203,7 +203,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="requests a minute")
     def rate_limit_shown(self, key: ApiKey) -> str:
         limit = key.rate_limit
-        shown = f"{limit:,}" if limit else "unlimited"
+        shown = formats.count(limit) if limit else "unlimited"
         return f"{shown} (default)" if key.rate_limit_per_minute is None else shown
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:

@@ -48,8 +48,7 @@
   };
   const csrfToken = document.querySelector("input[name=csrfmiddlewaretoken]")?.value || "";
 
-  const numberFormat = new Intl.NumberFormat("en-US");
-  const fmt = (n) => numberFormat.format(n);
+  const fmt = (n) => window.CachetFormat.count(n);
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
