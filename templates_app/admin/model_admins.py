@@ -24,7 +24,7 @@ from gateway.types import effective_ttl
 
 from .. import selectors, services
 from ..models import ApiKey, Invocation, LabelMove, Template, TemplateAlias, Version, alias_is_slug
-from . import catalog, editor, formats, pages
+from . import catalog, editor, formats, pages, versions
 
 
 class ReadOnlyMixin:
@@ -122,18 +122,73 @@ class TemplateAdmin(admin.ModelAdmin):
 
 @admin.register(Version)
 class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["template", "number", "author", "message", "created_at"]
+    """Stored versions, read-only: the body formatted, the lint report as lists, and the
+    ways on (a new version from this one, a diff), none of which edits this one."""
+
+    class Media:
+        css = {"all": ["cachet/template_page.css", "cachet/records.css"]}
+        js = ["cachet/copy.js"]
+
+    list_display = ["template", "number", "author", "message", "created"]
     list_filter = ["template"]
+    empty_value_display = formats.NONE
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("template", "number"),
+                    ("author", "created"),
+                    "message",
+                    "content_hash_display",
+                ]
+            },
+        ),
+        ("Lint", {"fields": ["lint_report"]}),
+        ("Body", {"fields": ["body_display"]}),
+    ]
     readonly_fields = [
         "template",
         "number",
-        "body",
-        "content_hash",
-        "message",
         "author",
-        "lint",
-        "created_at",
+        "created",
+        "message",
+        "content_hash_display",
+        "lint_report",
+        "body_display",
     ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Version | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(versions.version_actions(request, obj, self.admin_site))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, version: Version) -> str:
+        return _utc(version.created_at)
+
+    @admin.display(description="content hash")
+    def content_hash_display(self, version: Version) -> str:
+        return _copyable(version.content_hash)
+
+    @admin.display(description="lint report")
+    def lint_report(self, version: Version) -> str:
+        return versions.lint_report(version)
+
+    @admin.display(description="body")
+    def body_display(self, version: Version) -> str:
+        return format_html(
+            '<pre class="cachet-pre cachet-body" id="version-body">{}</pre>',
+            json.dumps(version.body_data, ensure_ascii=False, indent=2),
+        )
 
 
 @admin.register(LabelMove)

@@ -1,18 +1,23 @@
-"""The invocation list (the columns that fit a 1280-pixel window, a flat query count) and one
-invocation's page (cache first)."""
+"""The invocation list (the columns that fit a 1280-pixel window, a flat query count), one
+invocation's page (cache first) and one version's page (body, lint lists, actions)."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from templates_app.models import Invocation
-from tests.factories import make_checkpoint, make_invocation, make_template, make_version
+from templates_app import services
+from templates_app.models import Invocation, Version
+from tests.factories import make_body, make_checkpoint, make_invocation, make_template, make_version
 from tests.templates_app.admin.test_pages import dom, login
 
 pytestmark = pytest.mark.django_db
@@ -167,3 +172,106 @@ def test_the_invocation_page_writes_its_time_in_utc_like_the_list(root, version)
     content = root.get(reverse("admin:templates_app_invocation_change", args=[row.pk])).content
     stamp = row.created_at.strftime("%Y-%m-%d %H:%M:%S")
     assert stamp.encode() in content
+
+
+# --- one version ------------------------------------------------------------------------
+
+
+def version_page(client, version: Version):
+    return client.get(reverse("admin:templates_app_version_change", args=[version.pk]))
+
+
+def unused_variable_body() -> dict:
+    body = make_body()
+    body["variables"]["tone"] = {"type": "string", "default": "plain"}
+    return body
+
+
+def test_the_version_page_shows_the_body_pretty_printed_in_a_pre(root, version):
+    page = dom(version_page(root, version))
+    body = page.find("pre", id="version-body")
+    assert json.loads(body.text) == version.body_data
+    raw = html.unescape(version_page(root, version).content.decode())
+    assert '\n  "model": "sim/claude-sonnet-4-5",\n' in raw  # indented, one key a line
+    assert not page.find_all("textarea")
+
+
+def test_the_version_page_lists_lint_warnings_and_checkpoints_with_fingerprints(root):
+    template = make_template()
+    version = make_version(template, body=unused_variable_body())
+    page = dom(version_page(root, version))
+    [warning] = page.find("ul", class_="lint-warnings").find_all("li")
+    assert warning.attrs["data-code"] == "unused_variable"
+    assert "variables.tone" in warning.text and "no text field uses it" in warning.text
+    assert "Errors (0)" in page.find(id="lint-report").text
+    [row] = page.find("table", class_="lint-checkpoints").find("tbody").find_all("tr")
+    cells = [td.text for td in row.find_all("td")]
+    lint = version.lint["checkpoints"][0]
+    assert cells[:6] == ["1", lint["path"], "1h", f"{lint['tokens']:,}", "1,024", "will_cache"]
+    preview = services.version_preview(template=template, body=version.body_data)
+    [expected] = [b["checkpoint"]["fingerprint"] for b in preview["blocks"] if b["checkpoint"]]
+    assert cells[6] == expected and expected.startswith("sha256:")
+
+
+def test_the_version_page_says_why_there_are_no_fingerprints_when_samples_do_not_render(root):
+    template = make_template()
+    version = make_version(template)
+    template.sample_variables = {"question": "Uptime?"}  # the document is missing
+    template.save()
+    page = dom(version_page(root, version))
+    assert "No fingerprints: the sample variables do not render" in page.find(id="lint-report").text
+
+
+def test_the_version_page_offers_the_editor_from_it_and_a_diff_with_the_one_before(root):
+    template = make_template()
+    make_version(template)
+    second = make_version(template, body=unused_variable_body())
+    make_version(template, body=make_body(params={"max_tokens": 300}))
+    page = dom(version_page(root, second))
+    edit = page.find("a", id="edit-from-version")
+    editor = reverse("admin:templates_app_template_editor", args=[template.pk])
+    assert edit.attrs["href"] == f"{editor}?from=2"
+    assert root.get(edit.attrs["href"]).status_code == 200
+    form = page.find("form", id="version-compare")
+    assert form.attrs["action"] == reverse("admin:templates_app_template_diff", args=[template.pk])
+    assert form.attrs["method"] == "get"
+    assert page.find("input", name="b").attrs["value"] == "2"
+    options = {o.attrs["value"]: "selected" in o.attrs for o in form.find_all("option")}
+    assert options == {"3": False, "1": True}
+    diff = root.get(form.attrs["action"], {"a": "1", "b": "2"})
+    assert diff.status_code == 200 and diff.context["old"].number == 1
+
+
+def test_the_first_version_compares_with_the_next_and_a_lone_one_with_none(root, version):
+    lone = dom(version_page(root, version))
+    assert not lone.find_all("form", id="version-compare")
+    assert "nothing to compare with" in lone.find(id="version-actions").text
+    make_version(version.template, body=unused_variable_body())
+    first = dom(version_page(root, version)).find("form", id="version-compare")
+    assert [o.attrs["value"] for o in first.find_all("option") if "selected" in o.attrs] == ["2"]
+
+
+def test_nothing_on_the_version_page_edits_it(root, version):
+    response = version_page(root, version)
+    page = dom(response)
+    form = page.find("form", id="version_form")
+    fields = [i for i in form.find_all("input") if i.attrs.get("type") != "hidden"]
+    assert fields == [] and not form.find_all("textarea") and not form.find_all("select")
+    assert b'name="_save"' not in response.content
+    assert (
+        root.post(reverse("admin:templates_app_version_change", args=[version.pk]), {}).status_code
+        == 403
+    )
+    version.refresh_from_db()
+    assert version.message == "first"
+
+
+def test_a_viewer_who_may_not_change_templates_gets_no_editor_link(client, version):
+    viewer = get_user_model().objects.create_user("viewer", password="pw-for-tests", is_staff=True)
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_version", "view_template"])
+    )
+    client.force_login(viewer)
+    page = dom(version_page(client, version))
+    assert not page.find_all("a", id="edit-from-version")
+    assert page.find_all("form", id="version-compare") == []  # one version: nothing to compare
