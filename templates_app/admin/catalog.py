@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from gateway.catalog import PRICE_KINDS, ModelProfile, active_catalog
 
 from ..models import Template
+from . import formats
 
 FIGURES = (
     ("min_tokens", "min tokens"),
@@ -31,10 +32,8 @@ def _display(profile: ModelProfile, name: str) -> str:
         return ", ".join(f for f in ("tools", "system", "messages") if f in value) or "nothing"
     if name in ("ttls", "rejected_params"):
         return ", ".join(value) or "–"
-    if name == "max_cacheable_tokens":
-        return "–" if value is None else f"{value:,}"
-    if name == "min_tokens":
-        return f"{value:,}"
+    if name in ("min_tokens", "max_cacheable_tokens"):
+        return "–" if value is None else formats.count(value)
     if name == "regional_surcharge":
         return "–" if value == 1 else f"×{value}"
     return str(value)
@@ -57,7 +56,7 @@ def profile_row(profile: ModelProfile) -> dict[str, Any]:
             for name, label in FIGURES
             if name != "prices"
         ],
-        "prices": ["?" if price is None else f"{price}" for price in prices],
+        "prices": ["?" if price is None else formats.usd(price) for price in prices],
         "prices_source": profile.sources.get("prices", ""),
         "notes": profile.notes,
         "borrows": profile.borrows,

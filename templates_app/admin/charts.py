@@ -4,6 +4,9 @@ The SVG is meant to be inlined in an HTML page: it carries no script, loads noth
 and every piece of text is XML-escaped, so it is well-formed XML too. Text and axes
 use ``currentColor`` so the chart follows the page's light or dark theme. Values may
 be ``None`` (no data that day): a line chart leaves a gap, a bar chart draws nothing.
+
+A tooltip writes its figure exactly, as every admin page does (``formats.py``); axis ticks
+keep a compact style (1.2k, 45%), money ticks excepted: dollars are always ``formats.usd``.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
+
+from . import formats
 
 WIDTH, HEIGHT = 480, 230
 TITLE_HEIGHT, LEGEND_ROW, RIGHT, BOTTOM, LEFT = 30, 16, 14, 28, 62
@@ -72,20 +77,23 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
 
 
 def format_value(value: float, kind: str, step: float = 0.0) -> str:
-    """A tick or tooltip label: ``count`` (1.2k, 3M), ``percent`` (45%) or ``usd`` ($0.012)."""
+    """A tick label: ``count`` (1.2k, 3M), ``percent`` (45%, a value from 0 to 100) or
+    ``usd`` ($0.012, as ``formats.usd``)."""
     if kind == "percent":
         return f"{value:.0f}%" if step >= 1 or step == 0 else f"{value:.1f}%"
     if kind == "usd":
-        reference = step or abs(value)
-        places = 2
-        while places < 8 and reference and abs(round(reference, places) - reference) > 1e-12:
-            places += 1
-        sign = "-" if value < 0 else ""
-        return f"{sign}${abs(value):,.{places}f}"
+        return formats.usd(value)
     for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= size:
             return f"{value / size:.3g}{suffix}"
     return f"{value:.3g}" if value != int(value) else str(int(value))
+
+
+def exact_value(value: float, kind: str) -> str:
+    """A tooltip's figure, as every admin page writes it: ``3,797``, ``45%``, ``$0.0123``."""
+    if kind == "percent":
+        return formats.percent(value / 100)
+    return formats.usd(value) if kind == "usd" else formats.count(value)
 
 
 def line_chart(
@@ -113,7 +121,7 @@ def line_chart(
             )
         for i, value in enumerate(one.values):
             if value is not None:
-                tip = f"{labels[i]} · {one.name}: {format_value(value, kind)}"
+                tip = f"{labels[i]} · {one.name}: {exact_value(value, kind)}"
                 parts.append(
                     f'<circle cx="{frame.x(i):.1f}" cy="{frame.y(value):.1f}" r="2.5" '
                     f"fill={quoteattr(one.color)}><title>{escape(tip)}</title></circle>"
@@ -143,7 +151,7 @@ def bar_chart(
             stack = up if value > 0 else down
             start, stack[i] = stack[i], stack[i] + value
             top, bottom = frame.y(max(start, stack[i])), frame.y(min(start, stack[i]))
-            tip = f"{labels[i]} · {one.name}: {format_value(value, kind)}"
+            tip = f"{labels[i]} · {one.name}: {exact_value(value, kind)}"
             parts.append(
                 f'<rect x="{frame.x(i) - width / 2:.1f}" y="{top:.1f}" width="{width:.1f}" '
                 f'height="{max(bottom - top, 0.5):.1f}" fill={quoteattr(one.color)}>'

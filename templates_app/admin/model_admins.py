@@ -6,7 +6,7 @@ Versions are read-only here: nothing in the admin edits or deletes a stored vers
 from __future__ import annotations
 
 import json
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -24,7 +24,7 @@ from gateway.types import effective_ttl
 
 from .. import selectors, services
 from ..models import ApiKey, Invocation, LabelMove, Template, TemplateAlias, Version, alias_is_slug
-from . import catalog, editor, formats, pages
+from . import catalog, editor, formats, pages, versions
 
 
 class ReadOnlyMixin:
@@ -216,18 +216,73 @@ class TemplateAdmin(admin.ModelAdmin):
 
 @admin.register(Version)
 class VersionAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ["template", "number", "author", "message", "created_at"]
+    """Stored versions, read-only: the body formatted, the lint report as lists, and the
+    ways on (a new version from this one, a diff), none of which edits this one."""
+
+    class Media:
+        css = {"all": ["cachet/template_page.css", "cachet/records.css"]}
+        js = ["cachet/copy.js"]
+
+    list_display = ["template", "number", "author", "message", "created"]
     list_filter = ["template"]
+    empty_value_display = formats.NONE
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("template", "number"),
+                    ("author", "created"),
+                    "message",
+                    "content_hash_display",
+                ]
+            },
+        ),
+        ("Lint", {"fields": ["lint_report"]}),
+        ("Body", {"fields": ["body_display"]}),
+    ]
     readonly_fields = [
         "template",
         "number",
-        "body",
-        "content_hash",
-        "message",
         "author",
-        "lint",
-        "created_at",
+        "created",
+        "message",
+        "content_hash_display",
+        "lint_report",
+        "body_display",
     ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Version | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(versions.version_actions(request, obj, self.admin_site))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="created (UTC)", ordering="created_at")
+    def created(self, version: Version) -> str:
+        return _utc(version.created_at)
+
+    @admin.display(description="content hash")
+    def content_hash_display(self, version: Version) -> str:
+        return _copyable(version.content_hash)
+
+    @admin.display(description="lint report")
+    def lint_report(self, version: Version) -> str:
+        return versions.lint_report(version)
+
+    @admin.display(description="body")
+    def body_display(self, version: Version) -> str:
+        return format_html(
+            '<pre class="cachet-pre cachet-body" id="version-body">{}</pre>',
+            json.dumps(version.body_data, ensure_ascii=False, indent=2),
+        )
 
 
 @admin.register(LabelMove)
@@ -297,7 +352,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="requests a minute")
     def rate_limit_shown(self, key: ApiKey) -> str:
         limit = key.rate_limit
-        shown = f"{limit:,}" if limit else "unlimited"
+        shown = formats.count(limit) if limit else "unlimited"
         return f"{shown} (default)" if key.rate_limit_per_minute is None else shown
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
@@ -426,31 +481,35 @@ LIST_DEFERRED = ("variables", "metadata", "checkpoints", "output_text", "error_m
 
 CHECKPOINT_ROW = (
     "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td>"
-    "<td>{}</td><td><code>{}</code></td></tr>"
+    "<td>{}</td><td>{}</td></tr>"
 )
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # UTC, the invocation list's and the version page's
+COPYABLE = '<code class="cachet-copy" data-copy="{}" title="click to copy">{}</code>'
 
 
 @admin.register(Invocation)
 class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The invocation log: a list that fits a 1280-pixel window (records.css), and one
+    call's page, cache first."""
+
     class Media:
-        css = {"all": ["cachet/template_page.css"]}
+        css = {"all": ["cachet/template_page.css", "cachet/records.css"]}
+        js = ["cachet/copy.js"]
 
     list_display = [
         "when",
-        "template",
-        "version_number",
-        "label",
+        "template_version",
         "model",
         "status",
-        "tokens_in",
+        "tokens_uncached",
         "tokens_read",
-        "tokens_write_5m",
-        "tokens_write_1h",
-        "tokens_out",
+        "tokens_write",
         "cost",
         "saved",
         "miss_reason",
     ]
+    list_display_links = ["template_version"]
+    empty_value_display = formats.NONE
     # At millions of rows: no count of the whole log, filter choices from the templates,
     # versions and rollups, and sorting by time only (the one order an index serves).
     list_filter = [
@@ -469,29 +528,30 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     sortable_by = ["when"]
+    # Why it missed and what was cached come first: the question this page answers.
     fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    ("created_at", "latency_ms"),
-                    ("template", "version", "label"),
-                    ("model", "provider", "stream"),
-                    "status",
-                    ("caller", "api_key"),
-                    "request_id",
-                ]
-            },
-        ),
-        ("Usage and cost", {"fields": ["usage_table"]}),
         (
             "Cache",
             {
                 "fields": [
                     "miss_explanation",
                     "checkpoints_table",
-                    "last_fingerprint",
-                    ("coalesce", "coalesce_wait_ms", "write_avoided_usd"),
+                    "last_fingerprint_display",
+                    ("coalesce", "coalesce_wait", "write_avoided"),
+                ]
+            },
+        ),
+        ("Usage and cost", {"fields": ["usage_table"]}),
+        (
+            "Call",
+            {
+                "fields": [
+                    ("when", "latency"),
+                    ("template", "version", "label"),
+                    ("model", "provider", "stream"),
+                    "status",
+                    ("caller", "api_key"),
+                    "request_id",
                 ]
             },
         ),
@@ -523,51 +583,56 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="time (UTC)", ordering="created_at")
     def when(self, invocation: Invocation) -> str:
-        return invocation.created_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        return _utc(invocation.created_at)
 
-    @admin.display(description="version", ordering="version__number")
-    def version_number(self, invocation: Invocation) -> str:
-        return f"v{invocation.version.number}"
+    @admin.display(description="template@version")
+    def template_version(self, invocation: Invocation) -> str:
+        return f"{invocation.template.slug}@v{invocation.version.number}"
 
-    @admin.display(description="input", ordering="input_tokens")
-    def tokens_in(self, invocation: Invocation) -> str:
+    @admin.display(description="uncached")
+    def tokens_uncached(self, invocation: Invocation) -> str:
         return formats.count(invocation.input_tokens)
 
-    @admin.display(description="cache read", ordering="cache_read_tokens")
+    @admin.display(description="read")
     def tokens_read(self, invocation: Invocation) -> str:
         return formats.count(invocation.cache_read_tokens)
 
-    @admin.display(description="write 5m", ordering="cache_write_5m_tokens")
-    def tokens_write_5m(self, invocation: Invocation) -> str:
-        return formats.count(invocation.cache_write_5m_tokens)
+    @admin.display(description="write")
+    def tokens_write(self, invocation: Invocation) -> str:
+        five, hour = invocation.cache_write_5m_tokens, invocation.cache_write_1h_tokens
+        if five is None and hour is None:
+            return formats.NONE
+        return format_html(
+            '<span title="5m: {} · 1h: {}">{}</span>',
+            formats.count(five),
+            formats.count(hour),
+            formats.count((five or 0) + (hour or 0)),
+        )
 
-    @admin.display(description="write 1h", ordering="cache_write_1h_tokens")
-    def tokens_write_1h(self, invocation: Invocation) -> str:
-        return formats.count(invocation.cache_write_1h_tokens)
-
-    @admin.display(description="output", ordering="output_tokens")
-    def tokens_out(self, invocation: Invocation) -> str:
-        return formats.count(invocation.output_tokens)
-
-    @admin.display(description="cost", ordering="cost_usd")
+    @admin.display(description="cost")
     def cost(self, invocation: Invocation) -> str:
         return formats.usd(invocation.cost_usd)
 
-    @admin.display(description="saved", ordering="saved_usd")
+    @admin.display(description="saved")
     def saved(self, invocation: Invocation) -> str:
         return formats.usd(invocation.saved_usd)
 
     @admin.display(description="miss")
     def miss_reason(self, invocation: Invocation) -> str:
-        return (invocation.miss or {}).get("reason", "")
+        miss = invocation.miss or {}
+        if not miss:
+            return ""  # shown as empty_value_display
+        return format_html('<span title="{}">{}</span>', miss.get("message", ""), miss["reason"])
 
     @admin.display(description="usage and cost")
     def usage_table(self, invocation: Invocation) -> str:
+        five, hour = invocation.cache_write_5m_tokens, invocation.cache_write_1h_tokens
         usage = [
             ("uncached input", invocation.input_tokens),
             ("cache read", invocation.cache_read_tokens),
-            ("cache write 5m", invocation.cache_write_5m_tokens),
-            ("cache write 1h", invocation.cache_write_1h_tokens),
+            ("cache write", None if five is None and hour is None else (five or 0) + (hour or 0)),
+            ("cache write 5m", five),
+            ("cache write 1h", hour),
             ("output", invocation.output_tokens),
         ]
         money = [
@@ -582,6 +647,18 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
             format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows),
         )
 
+    @admin.display(description="latency")
+    def latency(self, invocation: Invocation) -> str:
+        return _milliseconds(invocation.latency_ms)
+
+    @admin.display(description="coalescing wait")
+    def coalesce_wait(self, invocation: Invocation) -> str:
+        return _milliseconds(invocation.coalesce_wait_ms)
+
+    @admin.display(description="cache write avoided")
+    def write_avoided(self, invocation: Invocation) -> str:
+        return formats.usd(invocation.write_avoided_usd)
+
     @admin.display(description="why it missed")
     def miss_explanation(self, invocation: Invocation) -> str:
         if invocation.status != Invocation.Status.OK:
@@ -591,7 +668,7 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 return "no checkpoints: nothing was meant to be cached"
             return "no miss: every cached prefix was read"
         return format_html(
-            "<strong>{}</strong>: {}",
+            '<span class="cachet-miss-explanation"><strong>{}</strong>: {}</span>',
             invocation.miss.get("reason", ""),
             invocation.miss.get("message", ""),
         )
@@ -608,7 +685,7 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
                 formats.count(c.get("tokens")),
                 formats.count(c.get("min_tokens")),
                 c.get("status"),
-                c.get("fingerprint"),
+                _copyable(c.get("fingerprint")),
             )
             for c in invocation.checkpoints
         ]
@@ -618,6 +695,10 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
             "<tbody>{}</tbody></table>",
             format_html_join("", CHECKPOINT_ROW, rows),
         )
+
+    @admin.display(description="last fingerprint")
+    def last_fingerprint_display(self, invocation: Invocation) -> str:
+        return _copyable(invocation.last_fingerprint)
 
     @admin.display(description="error")
     def error(self, invocation: Invocation) -> str:
@@ -646,6 +727,20 @@ class InvocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="metadata")
     def metadata_json(self, invocation: Invocation) -> str:
         return _json_block(invocation.metadata)
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def _milliseconds(value: int | None) -> str:
+    return formats.NONE if value is None else f"{formats.count(value)} ms"
+
+
+def _copyable(text: str | None) -> str:
+    """A fingerprint or hash shown whole: a click copies it (copy.js) or, without a
+    clipboard, selects it."""
+    return format_html(COPYABLE, text, text) if text else formats.NONE
 
 
 def _json_block(value: Any) -> str:

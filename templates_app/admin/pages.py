@@ -224,7 +224,7 @@ def _analytics(template: Template) -> dict[str, Any]:
         "analytics_days": CHART_DAYS,
         "analytics_totals": {
             "calls": sum(row["calls"] for row in rows),
-            "hit_ratio": f"{hits / ok:.0%}" if ok else "—",
+            "hit_ratio": formats.percent(hits / ok if ok else None),
             "saved_usd": formats.usd(sum(row["saved_usd"] for row in rows)),
             "cost_usd": formats.usd(sum(row["cost_usd"] for row in rows)),
             "writes_avoided": sum(row["writes_avoided"] for row in rows),
@@ -437,5 +437,5 @@ def warmup_text(report: dict[str, Any] | None) -> str:
         writes = sum(chain["usage"]["cache_write_tokens"] or 0 for chain in sent)
         costs = [chain["cost"]["usd"] for chain in sent]
         usd = None if None in costs else sum(costs)
-        text += f"; {writes:,} tokens written, cost {formats.usd(usd)}"
+        text += f"; {formats.count(writes)} tokens written, cost {formats.usd(usd)}"
     return text + ". "

@@ -60,15 +60,11 @@
   }
 
   function tokens(value) {
-    return value === null || value === undefined ? "—" : value.toLocaleString("en-US");
+    return window.CachetFormat.count(value);
   }
 
   function usd(value) {
-    if (value === null || value === undefined) {
-      return "—";
-    }
-    const digits = Math.abs(value) >= 0.01 || value === 0 ? 4 : 6;
-    return value.toFixed(digits) + " USD";
+    return window.CachetFormat.usd(value);
   }
 
   function csrfToken() {
