@@ -10,7 +10,6 @@ import tests.asgi
 from templates_app.models import ApiKey, caches_forget
 from tests.asgi import RoutedClient
 
-
 # Tests of code that imports no Django (DESIGN's layout): their answer cannot depend on the
 # database, so scripts/test.sh runs them once, in the SQLite run. They may not touch one.
 DATABASE_FREE = ("tests/gateway/", "tests/templates_app/engine/")
