@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -336,19 +336,45 @@ def _daily_row(day: date, row: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def template_cache_entries(*, template: Template, since: datetime) -> int:
+def template_cache_entries(
+    *, template: Template, since: datetime, exclude: Version | None = None
+) -> int:
     """How many distinct cached prefixes (last checkpoint fingerprints) the template's
-    successful calls used since ``since``: the cache entries an edit would make them rewrite."""
+    successful calls used since ``since``: the cache entries an edit would make them rewrite.
+    ``exclude`` leaves out one version's calls: a switch to it moves the others' traffic."""
+    calls = Invocation.objects.filter(
+        template=template, status=Invocation.Status.OK, created_at__gte=since
+    )
+    if exclude is not None:
+        calls = calls.exclude(version=exclude)
     return (
+        calls.exclude(last_fingerprint="").order_by().values("last_fingerprint").distinct().count()
+    )
+
+
+# The most distinct prefixes ``version_recent_uses`` reads, newest first.
+RECENT_USES_MAX = 1_000
+
+
+def version_recent_uses(
+    *, version: Version, model: str, since: datetime
+) -> list[tuple[datetime, list[dict[str, Any]]]]:
+    """The last use of each distinct prefix the version's successful calls on ``model``
+    sent since ``since``: ``(when, recorded checkpoints)``, for ``diffing.live_entries``.
+    One call per last fingerprint stands for its prefix, whose earlier checkpoints it fixes."""
+    latest = (
         Invocation.objects.filter(
-            template=template, status=Invocation.Status.OK, created_at__gte=since
+            version=version, model=model, status=Invocation.Status.OK, created_at__gte=since
         )
         .exclude(last_fingerprint="")
         .order_by()
         .values("last_fingerprint")
-        .distinct()
-        .count()
+        .annotate(used_at=Max("created_at"), latest_id=Max("id"))
+        .order_by("-used_at")[:RECENT_USES_MAX]
     )
+    used_at = {row["latest_id"]: row["used_at"] for row in latest}
+    checkpoints = Invocation.objects.filter(pk__in=used_at).values_list("pk", "checkpoints")
+    return [(used_at[pk], recorded) for pk, recorded in checkpoints]
 
 
 # --- the TTL advisor ------------------------------------------------------------------------

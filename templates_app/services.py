@@ -18,10 +18,10 @@ from gateway.catalog import Prices, get_profile
 from gateway.errors import GatewayError
 from gateway.registry import client_class, provider_of, translate, unavailable
 from gateway.tokens import block_tokens
-from gateway.types import ChatRequest, Message, effective_ttl, iter_blocks
+from gateway.types import TTL_SECONDS, ChatRequest, Message, effective_ttl, iter_blocks
 
 from .engine.canonical import block_text
-from .engine.diffing import diff_bodies, rewrite_estimate
+from .engine.diffing import diff_bodies, live_entries, live_summary, rewrite_estimate
 from .engine.errors import CachetError, ConflictError, LintError, PermissionDeniedError
 from .engine.labels import label_name_problem
 from .engine.lint import lint
@@ -53,6 +53,7 @@ from .selectors import (
     template_cache_entries,
     version_compiled,
     version_get,
+    version_recent_uses,
     version_resolve,
     version_ttl_advice,
 )
@@ -330,12 +331,14 @@ def label_move(
 
 
 REWRITE_WINDOW = timedelta(hours=24)  # recent traffic, for the cache entries a change rewrites
+LIVE_WINDOW = timedelta(seconds=max(TTL_SECONDS.values()))  # no entry outlives the longest TTL
 
 
 def version_diff(*, template: Template, old: Version, new: Version) -> dict[str, Any]:
     """The diff from ``old`` to ``new``: blocks, params, variables, which checkpoints'
     prefixes change (each with the new version's lint estimate) and the one-time cost of
-    writing them again at recent traffic (``rewrite``, USD as ``Decimal``)."""
+    writing them again at recent traffic (``rewrite``, USD as ``Decimal``), less the
+    entries ``new`` still has live from its own recent calls."""
     before = version_compiled(version=old)
     after = version_compiled(version=new)
     diff = diff_bodies(before.body, after.body, new_prefix_variables=after.prefix_variables)
@@ -349,14 +352,18 @@ def version_diff(*, template: Template, old: Version, new: Version) -> dict[str,
         prices: Prices | None = get_profile(model).prices
     except GatewayError:
         prices = None
-    entries = template_cache_entries(template=template, since=timezone.now() - REWRITE_WINDOW)
+    now = timezone.now()
+    entries = template_cache_entries(template=template, since=now - REWRITE_WINDOW, exclude=new)
+    uses = version_recent_uses(version=new, model=model, since=now - LIVE_WINDOW)
     diff["rewrite"] = rewrite_estimate(
         impact=diff["checkpoints"],
         lint_checkpoints=lint_checkpoints,
         prices=prices,
         entries=entries,
+        live=live_entries(uses, now=now),
     )
     diff["rewrite"]["model"] = model
+    diff["summary"] = live_summary(diff["rewrite"]) or diff["summary"]
     return diff
 
 

@@ -241,6 +241,7 @@ def with_display(impact: dict[str, Any]) -> dict[str, Any]:
     rewrite = impact["rewrite"]
     for row in rewrite["rows"]:
         row["per_entry_display"] = formats.usd(row["per_entry_usd"])
+        row["total_display"] = formats.usd(row["total_usd"])
     rewrite["per_entry_display"] = formats.usd(rewrite["per_entry_usd"])
     rewrite["total_display"] = formats.usd(rewrite["total_usd"])
     return impact
@@ -335,6 +336,10 @@ def diff_view(request: HttpRequest, object_id: str, admin_site: AdminSite) -> Ht
     )
 
 
+# The tag of a label move's messages: the labels section shows them, where the redirect lands.
+LABEL_MESSAGES = "labels"
+
+
 def label_move_view(
     request: HttpRequest, object_id: str, label: str, admin_site: AdminSite
 ) -> HttpResponse:
@@ -349,7 +354,7 @@ def label_move_view(
             return HttpResponseRedirect(f"{_move_url(template, label)}?{query}")
     problem = label_name_problem(label)
     if problem is not None:
-        messages.error(request, problem)
+        messages.error(request, problem, extra_tags=LABEL_MESSAGES)
         return back
     protected = services.label_is_protected(label)
     # Moving a label changes the template: view permission alone only shows the confirmation.
@@ -360,14 +365,14 @@ def label_move_view(
     data = request.POST if request.method == "POST" else request.GET
     number = _number(data.get("version"))
     if number is None:
-        messages.error(request, "choose a version to move the label to")
+        messages.error(request, "choose a version to move the label to", extra_tags=LABEL_MESSAGES)
         return back
     if request.method == "POST":
         return _move(request, template, label, number, allowed, back)
     try:
         target = selectors.version_get(template=template, number=number)
     except CachetError as exc:
-        messages.error(request, exc.message)
+        messages.error(request, exc.message, extra_tags=LABEL_MESSAGES)
         return back
     current = Label.objects.filter(template=template, name=label).select_related("version").first()
     impact = None
@@ -404,6 +409,14 @@ def _move(
     if not allowed:
         raise PermissionDenied(f"may not move '{label}'")
     before = Label.objects.filter(template=template, name=label).select_related("version").first()
+    if before is not None and before.version.number == number:
+        # A stale or hand-made form: nothing to move, and no warm-up is paid for.
+        messages.info(
+            request,
+            f"{label} already points at v{number}: nothing changed.",
+            extra_tags=LABEL_MESSAGES,
+        )
+        return back
     warm = request.POST.get("warm") == "on"
     try:
         promoted = label_promote(
@@ -416,14 +429,15 @@ def _move(
         )
     except CachetError as exc:
         stayed = " The label was not moved." if warm else ""
-        messages.error(request, f"{exc.message}{stayed}")
+        messages.error(request, f"{exc.message}{stayed}", extra_tags=LABEL_MESSAGES)
         return back
     moved, warmed = promoted.label, warmup_text(promoted.warmup)
-    if before is not None and before.version_id == moved.version_id:
-        messages.info(request, f"{warmed}{label} already points at v{number}: nothing changed.")
-        return back
     origin = f"v{before.version.number}" if before else "(new)"
-    messages.success(request, f"{warmed}Moved {label} from {origin} to v{moved.version.number}.")
+    messages.success(
+        request,
+        f"{warmed}Moved {label} from {origin} to v{moved.version.number}.",
+        extra_tags=LABEL_MESSAGES,
+    )
     return back
 
 

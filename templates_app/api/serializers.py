@@ -352,13 +352,19 @@ class RewriteRowSerializer(serializers.Serializer):
     write_price = UsdField(help_text="USD per million tokens written at this TTL")
     read_price = UsdField(help_text="USD per million tokens read")
     per_entry_usd = UsdField()
+    live_entries = serializers.IntegerField(
+        help_text="entries of the new version at this checkpoint still live from its own calls"
+    )
+    entries = serializers.IntegerField(help_text="entries to write: recent ones less live ones")
+    total_usd = UsdField(help_text="per_entry_usd × entries")
 
 
 class RewriteSerializer(serializers.Serializer):
     model = serializers.CharField(help_text="whose prices the estimate uses")
     priced = serializers.BooleanField(help_text="false when the catalog has no prices for it")
     entries = serializers.IntegerField(
-        help_text="distinct cache entries in the last 24 h of traffic (at least 1)"
+        help_text="distinct cache entries in the last 24 h of the other versions' traffic "
+        "(at least 1)"
     )
     rows = RewriteRowSerializer(many=True)
     per_entry_usd = UsdField()

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from gateway.catalog import Prices
-from gateway.types import effective_ttl
+from gateway.types import effective_ttl, expired
 
 from .body import Body, to_request
 from .canonical import iter_block_texts
@@ -137,11 +140,50 @@ def _summary(checkpoints: list[dict[str, Any]]) -> str:
         return "no checkpoints: nothing is cached either way"
     if not changed:
         return "every cached prefix is unchanged: existing cache entries keep hitting"
-    if len(changed) == 1:
-        head = f"checkpoint {changed[0]} gets a new prefix"
-    else:
-        head = f"checkpoints {', '.join(str(n) for n in changed)} get new prefixes"
-    return f"{head}: the first calls after the switch write the cache again"
+    return f"{_changed(changed)}: the first calls after the switch write the cache again"
+
+
+def _changed(ordinals: list[int]) -> str:
+    if len(ordinals) == 1:
+        return f"checkpoint {ordinals[0]} gets a new prefix"
+    return f"checkpoints {', '.join(str(n) for n in ordinals)} get new prefixes"
+
+
+def live_entries(
+    uses: Iterable[tuple[datetime, Sequence[dict[str, Any]]]], *, now: datetime
+) -> dict[int, int]:
+    """How many distinct cache entries each checkpoint (by ordinal) still has at ``now``.
+
+    ``uses`` are calls of one version and model: when each was made and its recorded
+    checkpoints. An entry is a checkpoint's fingerprint; it lives for its TTL after its last
+    use (a read refreshes it), and a checkpoint below the model's minimum writes none.
+    """
+    last: dict[tuple[int, str], tuple[datetime, str | None]] = {}
+    for created_at, checkpoints in uses:
+        for checkpoint in checkpoints:
+            if checkpoint.get("status") != "will_cache" or not checkpoint.get("fingerprint"):
+                continue
+            key = (checkpoint["ordinal"], checkpoint["fingerprint"])
+            if key not in last or created_at > last[key][0]:
+                last[key] = (created_at, checkpoint.get("ttl"))
+    live = Counter(
+        ordinal
+        for (ordinal, _), (used_at, ttl) in last.items()
+        if not expired((now - used_at).total_seconds(), ttl)
+    )
+    return dict(live)
+
+
+def live_summary(rewrite: dict[str, Any]) -> str | None:
+    """The summary of a change whose every changed cached prefix the new version still has
+    live (``rewrite_estimate`` wrote no entry again); ``None`` otherwise."""
+    rows = rewrite["rows"]
+    if not rows or any(row["entries"] for row in rows):
+        return None
+    return (
+        f"{_changed([row['ordinal'] for row in rows])}, but the new version still has those "
+        "entries live: the calls after the switch read them, nothing is written again"
+    )
 
 
 def rewrite_estimate(
@@ -150,14 +192,18 @@ def rewrite_estimate(
     lint_checkpoints: list[dict[str, Any]],
     prices: Prices | None,
     entries: int,
+    live: Mapping[int, int] | None = None,
 ) -> dict[str, Any]:
     """The one-time cost of writing the changed prefixes again (USD, ``Decimal``).
 
     For each changed checkpoint that caches: the tokens it writes × (write price for its
-    TTL − read price) / 1e6, times the distinct cache entries in recent traffic (at least
-    1). Checkpoints are nested prefixes, so a checkpoint writes only the tokens after the
-    previous cached checkpoint; for the first one that is its whole prefix. ``impact`` is
-    ``diff_bodies``' checkpoints, ``lint_checkpoints`` the new version's lint estimates.
+    TTL − read price) / 1e6, times the cache entries it has to write: the distinct entries
+    in recent traffic (``entries``, at least 1) less those the new version still has live
+    at that checkpoint (``live``, from ``live_entries``: a rollback to a version served
+    minutes ago writes nothing). Checkpoints are nested prefixes, so a checkpoint writes
+    only the tokens after the previous cached checkpoint; for the first one that is its
+    whole prefix. ``impact`` is ``diff_bodies``' checkpoints, ``lint_checkpoints`` the new
+    version's lint estimates.
     """
     if prices is not None and None in (
         prices.cache_write_5m,
@@ -167,7 +213,7 @@ def rewrite_estimate(
         prices = None  # a model whose cache prices are unknown: no estimate, not a wrong one
     tokens = {c["ordinal"]: c for c in lint_checkpoints}
     changed = {c["ordinal"] for c in impact if c["prefix_changed"]}
-    entries = max(entries, 1)
+    entries, live = max(entries, 1), live or {}
     rows, previous = [], 0
     for ordinal in sorted(tokens):
         info = tokens[ordinal]
@@ -177,6 +223,9 @@ def rewrite_estimate(
         if ordinal not in changed or prices is None:
             continue
         write = prices.cache_write(info.get("ttl"))
+        per_entry = Decimal(written) * (write - prices.cache_read) / PER_MILLION
+        still_live = live.get(ordinal, 0)
+        to_write = max(entries - still_live, 0)
         rows.append(
             {
                 "ordinal": ordinal,
@@ -185,14 +234,16 @@ def rewrite_estimate(
                 "tokens": written,
                 "write_price": write,
                 "read_price": prices.cache_read,
-                "per_entry_usd": Decimal(written) * (write - prices.cache_read) / PER_MILLION,
+                "per_entry_usd": per_entry,
+                "live_entries": still_live,
+                "entries": to_write,
+                "total_usd": per_entry * to_write,
             }
         )
-    per_entry = sum((row["per_entry_usd"] for row in rows), Decimal(0))
     return {
         "rows": rows,
         "entries": entries,
         "priced": prices is not None,
-        "per_entry_usd": per_entry,
-        "total_usd": per_entry * entries,
+        "per_entry_usd": sum((row["per_entry_usd"] for row in rows), Decimal(0)),
+        "total_usd": sum((row["total_usd"] for row in rows), Decimal(0)),
     }

@@ -11,6 +11,18 @@
     window.CachetVarForm.attach(sampleArea, JSON.parse(sampleForm.textContent));
   }
 
+  // A label's "Promote / roll back" opens only for a version other than the one it points at.
+  for (const move of document.querySelectorAll("form.label-move")) {
+    const select = move.querySelector("select[name=version]");
+    const button = move.querySelector("button[type=submit]");
+    const sync = () => {
+      button.disabled = select.disabled || select.value === select.dataset.current;
+      button.title = button.disabled && !select.disabled ? "choose another version first" : "";
+    };
+    select.addEventListener("change", sync);
+    sync();
+  }
+
   const panel = document.getElementById("try-it");
   const form = document.getElementById("try-form");
   if (!panel || !form) {

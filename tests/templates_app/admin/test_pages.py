@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from gateway.catalog import get_profile
 from templates_app import selectors, services
+from templates_app.admin.formats import count as format_count
 from templates_app.admin.formats import usd as format_usd
 from templates_app.engine.diffing import rewrite_estimate
 from templates_app.engine.errors import PermissionDeniedError
@@ -226,7 +227,10 @@ def test_labels_section_has_a_move_form_per_label_a_new_label_form_and_the_histo
         if "selected" in o.attrs
     ]
     assert current == ["1"]
-    assert "disabled" not in production.find("button").attrs
+    # Moving to the version it points at is no move: the button waits for another choice
+    # (template_page.js enables it; tests/browser/test_labels.py drives that).
+    assert production.find("select", name="version").attrs["data-current"] == "1"
+    assert "disabled" in production.find("button").attrs
     new = labels.find("form", id="new-label-form")
     assert new.find("input", name="label") and new.find("select", name="version")
     history = [li.text for li in page.find(id="label-history").find_all("li")]
@@ -311,11 +315,34 @@ def test_confirming_moves_the_label_records_who_and_redirects_with_a_message(roo
     response = root.post(move_url(template, "production"), {"version": "2"}, follow=True)
     assert response.redirect_chain[-1][0] == change_url(template) + "#labels"
     assert "Moved production from v1 to v2." in [str(m) for m in response.context["messages"]]
+    # The redirect lands on the labels section, so the message shows there, not at the top.
+    page = dom(response)
+    assert page.find(id="label-messages").text == "Moved production from v1 to v2."
+    assert "Moved production" not in page.find("ul", class_="messagelist").text
     move = LabelMove.objects.filter(label__name="production").first()
     assert (move.from_version.number, move.to_version.number, move.moved_by) == (1, 2, "root")
     # Rollback is a move back.
     root.post(move_url(template, "production"), {"version": "1"})
     assert template.labels.get(name="production").version.number == 1
+
+
+def test_a_move_to_the_version_the_label_points_at_is_not_offered(root, template):
+    page = dom(root.get(move_url(template, "production") + "?version=1"))
+    assert "already points at v1: there is nothing to move" in page.find(id="move-noop").text
+    assert not page.find_all("button", id="confirm-move")
+    assert not page.find_all("form", class_="cachet-confirm")
+    assert not page.find_all(id="cache-impact")
+
+
+def test_a_stale_post_to_the_same_version_moves_nothing_and_warms_nothing(root, template):
+    moves, calls = LabelMove.objects.count(), Invocation.objects.count()
+    response = root.post(
+        move_url(template, "production"), {"version": "1", "warm": "on"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == change_url(template) + "#labels"
+    notice = dom(response).find(id="label-messages")
+    assert notice.text == "Production already points at v1: nothing changed."
+    assert (LabelMove.objects.count(), Invocation.objects.count()) == (moves, calls)
 
 
 @pytest.fixture
@@ -589,7 +616,7 @@ def test_rewrite_cost_is_tokens_times_write_minus_read_times_recent_cache_entrie
     page = dom(root.get(diff_url(template)))
     cost = page.find(id="rewrite-cost")
     assert format_usd(expected) in cost.text
-    assert str(tokens) in cost.text and "3 distinct cache entries" in cost.text
+    assert format_count(tokens) in cost.text and "3 distinct in recent traffic" in cost.text
     assert "cache write price for its TTL − cache read price" in cost.text
 
     # The REST diff carries the same impact and the same estimate.
@@ -602,6 +629,73 @@ def test_rewrite_cost_is_tokens_times_write_minus_read_times_recent_cache_entrie
         el.attrs["data-changed"] == "true"
         for el in page.find(id="cache-impact").find_all(class_="checkpoint-impact")
     ]
+
+
+def cached_at(version, fingerprint: str) -> list[dict]:
+    """A call's recorded checkpoints: the version's one checkpoint, with ``fingerprint``."""
+    [checkpoint] = version.lint["checkpoints"]
+    return [{**checkpoint, "fingerprint": fingerprint}]
+
+
+def test_a_rollback_discounts_the_entries_the_target_still_has_live(root, template):
+    one, two = template.versions.get(number=1), template.versions.get(number=2)
+    assert one.lint["checkpoints"][0]["ttl"] == "1h"
+    now = timezone.now()
+    # v2's traffic, which the rollback moves: two distinct cache entries.
+    for fingerprint in ("sha256:x", "sha256:y"):
+        make_invocation(two, last_fingerprint=fingerprint, created_at=now - timedelta(minutes=5))
+    # v1's own calls: one entry used 10 minutes ago is live (1h TTL); one used 2 hours ago
+    # has expired; one on another model is no entry of this model's.
+    for fingerprint, ago, model in (
+        ("sha256:p", timedelta(minutes=10), "sim/claude-sonnet-4-5"),
+        ("sha256:q", timedelta(hours=2), "sim/claude-sonnet-4-5"),
+        ("sha256:r", timedelta(minutes=10), "sim/claude-haiku-4-5"),
+    ):
+        make_invocation(
+            one,
+            model=model,
+            last_fingerprint=fingerprint,
+            checkpoints=cached_at(one, fingerprint),
+            created_at=now - ago,
+        )
+    tokens = one.lint["checkpoints"][0]["tokens"]
+    prices = get_profile("sim/claude-sonnet-4-5").prices
+    per_entry = Decimal(tokens) * (prices.cache_write_1h - prices.cache_read) / 1_000_000
+
+    api = root.get(f"/api/v1/templates/{template.slug}/versions/2/diff/1").json()["rewrite"]
+    [row] = api["rows"]
+    assert (api["entries"], row["live_entries"], row["entries"]) == (2, 1, 1)
+    assert api["total_usd"] == pytest.approx(float(per_entry))
+    assert row["total_usd"] == api["total_usd"]
+    page = dom(root.get(move_url(template, "production") + "?version=1"))  # nothing, v1 → v1
+    assert not page.find_all(id="rewrite-cost")
+    services.label_move(template=template, label="production", version=2)
+    page = dom(root.get(move_url(template, "production") + "?version=1"))
+    cost = page.find(id="rewrite-cost")
+    assert format_usd(per_entry) in cost.text
+    assert (cost.find(class_="rewrite-live").text, cost.find(class_="rewrite-entries").text) == (
+        "1",
+        "1",
+    )
+
+    # A second live entry covers all the traffic: the rollback writes nothing again.
+    make_invocation(
+        one,
+        last_fingerprint="sha256:s",
+        checkpoints=cached_at(one, "sha256:s"),
+        created_at=now - timedelta(minutes=50),
+    )
+    api = root.get(f"/api/v1/templates/{template.slug}/versions/2/diff/1").json()["rewrite"]
+    assert (api["rows"][0]["live_entries"], api["rows"][0]["entries"]) == (2, 0)
+    assert api["total_usd"] == 0
+    summary = root.get(f"/api/v1/templates/{template.slug}/versions/2/diff/1").json()["summary"]
+    assert "still has those entries live" in summary
+    cost = dom(root.get(move_url(template, "production") + "?version=1")).find(id="rewrite-cost")
+    assert "$0.00" in cost.text
+    assert "still live" in cost.find(class_="rewrite-live-note").text
+    # The other direction is unaffected: v2 has no entry live at v1's checkpoint.
+    api = root.get(f"/api/v1/templates/{template.slug}/versions/1/diff/2").json()["rewrite"]
+    assert api["rows"][0]["live_entries"] == 0
 
 
 def test_rewrite_estimate_counts_each_changed_checkpoint_once_over_nested_prefixes():

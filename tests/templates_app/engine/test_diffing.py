@@ -87,3 +87,65 @@ def test_a_model_with_unknown_cache_prices_gets_no_rewrite_estimate_rather_than_
 
     assert estimate["priced"] is False
     assert estimate["rows"] == [] and estimate["total_usd"] == 0
+
+
+def test_live_entries_count_each_checkpoints_fingerprints_used_within_their_ttl():
+    from datetime import UTC, datetime, timedelta
+
+    from templates_app.engine.diffing import live_entries
+
+    now = datetime(2026, 12, 4, 12, tzinfo=UTC)
+
+    def use(ago: timedelta, *checkpoints: tuple[int, str, str | None, str]):
+        return now - ago, [
+            {"ordinal": n, "fingerprint": fp, "ttl": ttl, "status": status}
+            for n, fp, ttl, status in checkpoints
+        ]
+
+    uses = [
+        # checkpoint 1 (1h) shared by both prefixes; checkpoint 2 (5m) differs.
+        use(timedelta(minutes=50), (1, "doc", "1h", "will_cache"), (2, "a", None, "will_cache")),
+        use(timedelta(minutes=2), (1, "doc", "1h", "will_cache"), (2, "b", None, "will_cache")),
+        # an older use of "a" than its last one does not make it expire
+        use(timedelta(hours=3), (1, "doc", "1h", "will_cache"), (2, "a", None, "will_cache")),
+        # a gap of exactly the TTL has expired; a checkpoint below the minimum holds nothing
+        use(timedelta(hours=1), (1, "old", "1h", "will_cache")),
+        use(timedelta(seconds=1), (1, "tiny", "1h", "below_minimum")),
+    ]
+    assert live_entries(uses, now=now) == {1: 1, 2: 1}
+    assert live_entries([], now=now) == {}
+
+
+def test_rewrite_estimate_writes_only_the_entries_not_still_live():
+    from gateway.catalog import get_profile
+    from templates_app.engine.diffing import rewrite_estimate
+
+    prices = get_profile("sim/claude-sonnet-4-5").prices
+    checkpoints = [
+        {"ordinal": 1, "status": "will_cache", "tokens": 4000, "ttl": "1h"},
+        {"ordinal": 2, "status": "will_cache", "tokens": 5000, "ttl": None},
+    ]
+    impact = [{"ordinal": n, "prefix_changed": True} for n in (1, 2)]
+    estimate = rewrite_estimate(
+        impact=impact, lint_checkpoints=checkpoints, prices=prices, entries=3, live={1: 5, 2: 1}
+    )
+    first, second = estimate["rows"]
+    assert (first["live_entries"], first["entries"], first["total_usd"]) == (5, 0, 0)
+    assert (second["live_entries"], second["entries"]) == (1, 2)
+    assert second["total_usd"] == second["per_entry_usd"] * 2
+    assert estimate["total_usd"] == second["total_usd"]
+    assert estimate["per_entry_usd"] == first["per_entry_usd"] + second["per_entry_usd"]
+
+
+def test_the_summary_says_so_when_every_changed_prefix_is_still_live():
+    from templates_app.engine.diffing import live_summary
+
+    def rows(*entries: int) -> dict:
+        return {"rows": [{"ordinal": n, "entries": e} for n, e in enumerate(entries, 1)]}
+
+    assert live_summary(rows(0, 0)) == (
+        "checkpoints 1, 2 get new prefixes, but the new version still has those entries live: "
+        "the calls after the switch read them, nothing is written again"
+    )
+    assert live_summary(rows(0, 1)) is None  # one entry is written: the usual summary stands
+    assert live_summary(rows()) is None
