@@ -169,7 +169,14 @@ def _prefix_cache(max_bytes: int) -> PrefixCache | None:
 
 
 def version_lint(*, template: Template, body: Any, model: str | None = None) -> dict[str, Any]:
-    """Lint a body (not stored) with the template's sample variables. Raises ``BodyError``.
+    """Lint a body (not stored) with the template's sample variables. Raises ``BodyError``."""
+    return body_lint(body=body, sample_variables=template.sample_variables, model=model)
+
+
+def body_lint(
+    *, body: Any, sample_variables: dict[str, Any], model: str | None = None
+) -> dict[str, Any]:
+    """Lint a body with ``sample_variables``, as a stored version is. Raises ``BodyError``.
 
     When the model's provider can count tokens and is configured, checkpoints are
     counted exactly.
@@ -179,7 +186,7 @@ def version_lint(*, template: Template, body: Any, model: str | None = None) -> 
     return lint(
         compiled,
         model=model,
-        sample_variables=template.sample_variables,
+        sample_variables=sample_variables,
         count_tokens=exact_counter(target),
         limits=render_limits(),
     )

@@ -161,11 +161,11 @@ def _compile(body: Body, digest: str) -> CompiledBody:
         prefix_variables=tuple(sorted(prefix)),
         suffix_variables=tuple(sorted(everything - prefix)),
         prefix_fields=frozenset(prefix_fields),
-        prefix_deterministic=_deterministic(asts[path] for path in prefix_fields),
+        prefix_deterministic=deterministic(asts[path] for path in prefix_fields),
     )
 
 
-def _deterministic(asts: Any) -> bool:
+def deterministic(asts: Any) -> bool:
     """Whether no template in ``asts`` reads the clock, a uuid or ``|random``."""
     return not any(
         (isinstance(node, nodes.Filter) and node.name in NONDETERMINISTIC_FILTERS)

@@ -21,122 +21,12 @@ from tests.browser.conftest import (
     send_try_it,
     wait_for,
 )
-from tests.factories import DOCUMENT, make_body, make_tool
+from tests.factories import DOCUMENT, FULL_MESSAGES, FULL_TOOLS_AND_SYSTEM, make_body, make_tool
 
 DEMO = Path(__file__).resolve().parents[2] / "fixtures" / "demo"
 QUESTION = "What uptime does the contract promise?"
 NOVA = "bedrock/amazon.nova-pro-v1:0"
 PREVIEW_READY = "() => document.querySelector('#preview')?.dataset.ready === 'true'"
-
-# Every feature of the body format, in two bodies (one model allows four checkpoints):
-# every param, variable type and key, both tool marker spellings, strict, string and list
-# content, message-level markers, names, images with details, files, tool calls with a
-# marker, tool results, explicit and default TTLs, a float written 1.0, Unicode, tabs, Jinja.
-FULL_TOOLS_AND_SYSTEM = {
-    "model": "sim/claude-sonnet-4-5",
-    "params": {
-        "max_tokens": 300,
-        "temperature": 1.0,
-        "top_p": 0.9,
-        "top_k": 40,
-        "seed": 7,
-        "stop": ["\n\nEND", "###"],
-        "tool_choice": {"type": "function", "function": {"name": "lookup_order"}},
-    },
-    "variables": {
-        "document": {"type": "string", "required": True, "description": "Text to answer from"},
-        "question": {"type": "string", "required": True, "max_length": 20000, "per_request": True},
-        "words": {"type": "integer", "default": 20},
-        "ratio": {"type": "number", "default": 0.5, "required": False},
-        "strict": {"type": "boolean", "default": False},
-        "tags": {"type": "array", "default": ["a", "b"]},
-        "profile": {"type": "object", "default": {"tier": "gold", "since": 2021}},
-        "tone": {"type": "string", "enum": ["plain", "warm"], "default": "plain"},
-    },
-    "caching": {"coalesce": False},
-    "tools": [
-        make_tool(cache_control={"type": "ephemeral", "ttl": "1h"}),
-        {
-            "type": "function",
-            "function": {
-                "name": "refund",
-                "description": "Refund {{ profile.tier }} orders.\n\tTabs and “quotes” kept.",
-                "parameters": {
-                    "type": "object",
-                    "properties": {"amount": {"type": "number", "minimum": 0.0}},
-                },
-                "strict": True,
-                "cache_control": {"type": "ephemeral", "ttl": "1h"},
-            },
-        },
-    ],
-    "messages": [
-        {
-            "role": "system",
-            "content": "Tone: {{ tone }}.\n{% for tag in tags %}- {{ tag }}\n{% endfor %}",
-            "cache_control": {"type": "ephemeral", "ttl": "5m"},
-        },
-        {
-            "role": "system",
-            "name": "policy",
-            "content": [
-                {"type": "text", "text": "Policy — naïve café 東京 🚀"},
-                {"type": "text", "text": "{{ document }}"},
-            ],
-            "cache_control": {"type": "ephemeral"},
-        },
-        {"role": "user", "content": "Answer in {{ words }} words ({{ ratio }}): {{ question }}"},
-    ],
-}
-FULL_MESSAGES = {
-    "model": "sim/claude-sonnet-4-5",
-    "params": {"max_tokens": 128, "stop": "STOP"},
-    "variables": {"question": {"type": "string"}, "order": {"type": "string", "default": "A-1"}},
-    "tools": [make_tool()],
-    "messages": [
-        {
-            "role": "user",
-            "name": "alice",
-            "content": [
-                {"type": "text", "text": "Look at this:", "cache_control": {"type": "ephemeral"}},
-                {
-                    "type": "image_url",
-                    "image_url": {
-                        "url": "https://example.invalid/{{ order }}.png",
-                        "detail": "low",
-                    },
-                },
-                {
-                    "type": "file",
-                    "file": {"file_id": "file-abc123", "filename": "contract.pdf"},
-                    "cache_control": {"type": "ephemeral", "ttl": "5m"},
-                },
-            ],
-        },
-        {
-            "role": "assistant",
-            "content": None,
-            "tool_calls": [
-                {
-                    "id": "call_1",
-                    "type": "function",
-                    "function": {
-                        "name": "lookup_order",
-                        "arguments": '{"order_id": "{{ order }}"}',
-                    },
-                    "cache_control": {"type": "ephemeral"},
-                }
-            ],
-        },
-        {
-            "role": "tool",
-            "tool_call_id": "call_1",
-            "content": [{"type": "text", "text": '{"status": "shipped"}'}],
-            "cache_control": {"type": "ephemeral"},
-        },
-        {"role": "user", "content": "{{ question }}"},
-    ],
-}
 
 
 @pytest.fixture
