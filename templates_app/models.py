@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import secrets
 import threading
 import time
@@ -24,19 +23,19 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from .engine.labels import LABEL_MAX_LENGTH, LABEL_PATTERN, LABEL_RULE
-
-SLUG_VALIDATOR = RegexValidator(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z",
-    "lowercase letters, digits and single dashes, e.g. support-triage",
+from .engine.names import (
+    ALIAS_MAX_LENGTH,
+    ALIAS_PATTERN,
+    ALIAS_RULE,
+    SLUG_MAX_LENGTH,
+    SLUG_PATTERN,
+    SLUG_RULE,
+    is_alias,
 )
+
+SLUG_VALIDATOR = RegexValidator(SLUG_PATTERN, SLUG_RULE)
 LABEL_VALIDATOR = RegexValidator(LABEL_PATTERN, LABEL_RULE)
-# An alias resolves like a slug, so it must fit in the URL where a slug goes (Django's
-# ``<slug:…>`` converter: letters, digits, _ and -); an OpenAI prompt id (pmpt_…) fits.
-ALIAS_MAX_LENGTH = 200
-ALIAS_PATTERN = r"^[A-Za-z0-9_-]+\Z"
-ALIAS_RULE = "letters, digits, _ and -, e.g. pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"
 ALIAS_VALIDATOR = RegexValidator(ALIAS_PATTERN, f"up to {ALIAS_MAX_LENGTH} {ALIAS_RULE}")
-_ALIAS_RE = re.compile(ALIAS_PATTERN)
 KEY_PREFIX = "cachet_"
 
 
@@ -52,7 +51,7 @@ class ImmutableVersionError(Exception):
 class Template(models.Model):
     """A prompt template that apps reference by ``slug``."""
 
-    slug = models.SlugField(max_length=100, unique=True, validators=[SLUG_VALIDATOR])
+    slug = models.SlugField(max_length=SLUG_MAX_LENGTH, unique=True, validators=[SLUG_VALIDATOR])
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, default="")
     sample_variables = models.JSONField(default=dict, blank=True)
@@ -75,7 +74,7 @@ class Template(models.Model):
 
 def alias_problem(alias: str) -> str | None:
     """Why ``alias`` is not a well-formed template alias, or None."""
-    if not 0 < len(alias) <= ALIAS_MAX_LENGTH or not _ALIAS_RE.match(alias):
+    if not is_alias(alias):
         return f"alias '{alias[:80]}' is not valid: up to {ALIAS_MAX_LENGTH} {ALIAS_RULE}"
     return None
 

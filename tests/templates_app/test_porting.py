@@ -259,3 +259,17 @@ def test_a_path_with_no_template_files_is_an_error(tmp_path):
     assert error == f"{tmp_path}: no template files (*.yaml, *.yml, *.json)"
     _, error = fails("import", str(tmp_path / "missing"))
     assert error == f"{tmp_path / 'missing'}: no such file or directory"
+
+
+def test_the_readmes_example_file_imports(tmp_path):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    example = readme.split("```yaml\nslug: document-qa\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "document-qa.yaml").write_text("slug: document-qa\n" + example)
+    out = run("import", str(tmp_path), "--labels")
+    assert "1 template(s) created" in out and "1 version(s) added" in out
+    version = Version.objects.get(template__slug="document-qa")
+    assert version.body_data["messages"][0]["content"][0]["text"] == (
+        "You are a careful analyst.\nAnswer from the document only."
+    )
+    assert version.body_data["messages"][0]["content"][1]["cache_control"]["ttl"] == "1h"
+    assert Label.objects.get(name="production").version == version

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..names import SLUG_MAX_LENGTH
+
 # A model that needs no key: what an import gets when its source names none Cachet knows.
 DEFAULT_MODEL = "sim/claude-sonnet-4-5"
 # The provider a bare model name belongs to, by its first letters.
@@ -30,7 +32,7 @@ _PROVIDER_OF_PREFIX = (
     ("o4", "openai"),
     ("chatgpt", "openai"),
 )
-_SLUG_JUNK = re.compile(r"[^a-z0-9_-]+")
+_SLUG_JUNK = re.compile(r"[^a-z0-9]+")  # what a slug has no room for (engine/names.py)
 
 
 @dataclass
@@ -43,9 +45,10 @@ class Imported:
 
 
 def slug_of(name: str) -> str:
-    """A template slug for a source's prompt name: lowercase, runs of other characters as -."""
-    slug = _SLUG_JUNK.sub("-", name.strip().lower()).strip("-_")
-    return slug[:100] or "imported"
+    """A template slug for a source's prompt name: lowercase letters and digits, every run of
+    other characters one ``-`` (``support/Escalation_v2`` → ``support-escalation-v2``)."""
+    slug = _SLUG_JUNK.sub("-", name.strip().lower())[:SLUG_MAX_LENGTH].strip("-")
+    return slug or "imported"
 
 
 def cachet_model(name: Any, *, source: str, notes: list[str]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from templates_app import porting
+from templates_app.management import porting
 
 from ...engine.errors import CachetError
 

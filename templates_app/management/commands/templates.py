@@ -7,7 +7,8 @@
 - ``templates lint PATH`` checks every body of every file against its model and exits 1 on an
   error, for CI.
 
-The format is ``templates_app/engine/portable.py``; the work is ``templates_app/porting.py``.
+The format is ``templates_app/engine/portable.py``; the work is
+``templates_app/management/porting.py``.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from templates_app import porting
 from templates_app.engine.errors import CachetError
 from templates_app.engine.importers import Imported
 from templates_app.engine.importers import checkpoints as proposals
 from templates_app.engine.portable import TemplateFile, TemplateFileError, check_shape
+from templates_app.management import porting
 
 # --from SOURCE: the importer's module, and the files of a folder it reads.
 SOURCES = {

@@ -20,14 +20,14 @@ from typing import Any
 
 from django.db import transaction
 
-from . import services
-from .engine.errors import BodyError, CachetError
-from .engine.labels import label_name_problem
-from .engine.portable import SUFFIXES, TemplateFile, TemplateFileError, file_name, versions
-from .engine.portable import dumps as file_text
-from .engine.portable import loads as read_file
-from .engine.rendering import compile_body
-from .models import Template
+from .. import services
+from ..engine.errors import BodyError, CachetError
+from ..engine.labels import label_name_problem
+from ..engine.portable import SUFFIXES, TemplateFile, TemplateFileError, file_name, versions
+from ..engine.portable import dumps as file_text
+from ..engine.portable import loads as read_file
+from ..engine.rendering import compile_body
+from ..models import Template
 
 IMPORTED_BY = "templates import"  # who a label move made by an import is recorded as
 
