@@ -3,6 +3,8 @@ objects (``prompt={"id", "version", "variables"}``) works by changing its base U
 
 from __future__ import annotations
 
+import json
+
 import openai
 import pytest
 
@@ -160,3 +162,46 @@ def test_code_written_for_openai_prompt_objects_works_once_the_id_is_an_alias(cl
     assert response.status == "completed"
     assert response.model_extra["cachet"]["template"] == "doc-qa"
     assert response.model_extra["cachet"]["version"] == 2
+
+
+def test_a_prompt_object_imported_from_openai_answers_its_old_id_unchanged(client, upstream):
+    """The prompt saved before OpenAI's shutdown, imported with ``templates import --from
+    openai``: the same ``responses.create(prompt=…)`` call reaches it by its ``pmpt_…`` id."""
+    import io
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from tests.fakes import openai as fake_openai
+
+    saved = Path(__file__).resolve().parents[4] / "fixtures/importers/openai/support-reply.json"
+    call_command(
+        "templates", "import", "--from", "openai", str(saved), "--labels", stdout=io.StringIO()
+    )
+    server = upstream(
+        fake_openai.CachingCompletions(), OPENAI_API_KEY="sk-test", OPENAI_BASE_URL="{url}/v1"
+    )
+
+    response = client.responses.create(
+        prompt={
+            "id": "pmpt_6862e3a4c5d08190b1f2a9e7d3c4b5a60f1e2d3c4b5a6978",
+            "version": "2",
+            "variables": {
+                "company": "Northwind Outfitters",
+                "customer_name": "Dana",
+                "order_number": "NW-48213",
+                "issue": {"type": "input_text", "text": "My order arrived with a torn jacket."},
+            },
+        },
+    )
+
+    assert response.status == "completed"
+    assert response.model_extra["cachet"]["template"] == "support-reply"
+    assert response.model_extra["cachet"]["version"] == 2
+    sent = server.requests[-1].json()
+    assert sent["model"] == "gpt-4.1"
+    assert sent["messages"][0]["role"] == "system"
+    assert sent["messages"][0]["content"].startswith("You draft replies to customer emails for ")
+    assert "Northwind Outfitters" in sent["messages"][0]["content"]
+    assert [tool["function"]["name"] for tool in sent["tools"]] == ["lookup_order"]
+    assert "Order number: NW-48213" in json.dumps(sent["messages"][-1])
