@@ -25,6 +25,7 @@ from .engine.diffing import diff_bodies, live_entries, live_summary, rewrite_est
 from .engine.errors import CachetError, ConflictError, LintError, PermissionDeniedError
 from .engine.labels import label_name_problem
 from .engine.lint import lint
+from .engine.names import SLUG_MAX_LENGTH, SLUG_RULE, is_slug
 from .engine.rendering import (
     CompiledBody,
     Limits,
@@ -70,6 +71,8 @@ def template_create(
 ) -> Template:
     """Create a template (with its ``aliases``); ``ConflictError`` when the slug is taken,
     by a template or as an alias, and ``CachetError`` for an alias it cannot have."""
+    if not is_slug(slug):
+        raise CachetError(f"'{slug[:120]}' is not a slug: up to {SLUG_MAX_LENGTH} {SLUG_RULE}")
     if Template.objects.filter(slug=slug).exists():
         raise ConflictError(f"a template with slug '{slug}' already exists")
     problem = slug_alias_problem(slug)
@@ -204,16 +207,22 @@ def version_lint_stored(
 
 
 def version_create(
-    *, template: Template, body: Any, message: str = "", author: str = ""
+    *,
+    template: Template,
+    body: Any,
+    message: str = "",
+    author: str = "",
+    report: dict[str, Any] | None = None,
 ) -> Version:
     """Validate, lint and store a new version numbered after the last one.
 
     Raises ``BodyError`` for a malformed body and ``LintError`` (with the report)
     when lint finds errors. Lint (which may call the provider to count tokens) runs
     before the transaction; numbers are allocated under a row lock, so concurrent
-    creations get consecutive numbers with no gaps or duplicates.
+    creations get consecutive numbers with no gaps or duplicates. ``report`` is this
+    body's lint with the template's sample variables when the caller has it already.
     """
-    report = version_lint(template=template, body=body)
+    report = report or version_lint(template=template, body=body)
     if not report["ok"]:
         first = report["errors"][0]
         raise LintError(f"{first['path']}: {first['message']}", details=report)

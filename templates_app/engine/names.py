@@ -14,6 +14,12 @@ ALIAS_MAX_LENGTH = 200
 ALIAS_PATTERN = r"^[A-Za-z0-9_-]+\Z"
 ALIAS_RULE = "letters, digits, _ and -, e.g. pmpt_68b1f0c2a9e4819d8f3e5a7b6c4d2e10"
 _ALIAS_RE = re.compile(ALIAS_PATTERN)
+_SLUG_RE = re.compile(SLUG_PATTERN)
+
+
+def is_slug(name: str) -> bool:
+    """Whether ``name`` can be a template's slug (its form only: not whether it is free)."""
+    return len(name) <= SLUG_MAX_LENGTH and _SLUG_RE.match(name) is not None
 
 
 def is_alias(name: str) -> bool:

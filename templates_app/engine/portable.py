@@ -43,6 +43,8 @@ from typing import Any
 import yaml
 
 from .errors import CachetError
+from .labels import label_name_problem
+from .names import ALIAS_MAX_LENGTH, ALIAS_RULE, SLUG_MAX_LENGTH, SLUG_RULE, is_alias, is_slug
 
 FILE_KEYS = ("slug", "name", "description", "aliases", "sample_variables", "versions", "labels")
 VERSION_KEYS = ("number", "message", "author", "body")
@@ -130,21 +132,50 @@ def file_name(slug: str, *, fmt: str = "yaml") -> str:
 # --- reading --------------------------------------------------------------------------------
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML read as JSON data: booleans are only true/false, and dates stay strings."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool")
-    ]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+# The scalars read as other than strings: JSON's own spellings only (YAML 1.1 would also read
+# yes/no, 10:30, 0x1F, 1_000, .inf and dates).
+_JSON_SCALARS = (
+    ("tag:yaml.org,2002:bool", r"^(?:true|false)$", ["t", "f"]),
+    ("tag:yaml.org,2002:null", r"^(?:null|~|)$", ["n", "~", ""]),
+    ("tag:yaml.org,2002:int", r"^-?(?:0|[1-9][0-9]*)$", list("-0123456789")),
+    (
+        "tag:yaml.org,2002:float",
+        r"^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+)$",
+        list("-0123456789"),
+    ),
 )
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML read as JSON data: scalars as JSON spells them, string keys, each key once."""
+
+    def construct_mapping(self, node: yaml.Node, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=True)
+                line = key_node.start_mark.line + 1
+                if not isinstance(key, str):
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is not a string: quote it", key_node.start_mark
+                    )
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None,
+                        None,
+                        f"key '{key}' is given twice (first on line {seen[key]})",
+                        key_node.start_mark,
+                    )
+                seen[key] = line
+        return super().construct_mapping(node, deep)
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in _JSON_SCALARS:
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+# What the loader reads as a number or a boolean is quoted when it is a string.
+for _tag, _pattern, _first in _JSON_SCALARS:
+    _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 
 
 @dataclass(frozen=True)
@@ -171,10 +202,9 @@ class TemplateFile:
         while probe:
             place = self.places.get(probe)
             if place is not None:
-                if text_line and probe == path:
-                    # A block's text starts on the line after its "|"; a quoted one on its own.
-                    return place.line + text_line - (0 if place.block else 1)
-                return place.line
+                if text_line and probe == path and place.block:
+                    return place.line + text_line  # a block's text starts on the next line
+                return place.line  # a quoted text holds its line breaks as escapes
             probe = _parent(probe)
         return None
 
@@ -195,9 +225,11 @@ def loads(text: str, *, source: str) -> TemplateFile:
     is_json = source.endswith(".json")
     if is_json:
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_once_each)
         except json.JSONDecodeError as exc:
             raise TemplateFileError(f"{source}:{exc.lineno}: not JSON: {exc.msg}") from None
+        except ValueError as exc:
+            raise TemplateFileError(f"{source}: {exc}") from None
         places = _json_places(text)
     else:
         loader = _Loader(text)
@@ -208,13 +240,25 @@ def loads(text: str, *, source: str) -> TemplateFile:
             mark = getattr(exc, "problem_mark", None)
             line = f":{mark.line + 1}" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
-            raise TemplateFileError(f"{source}{line}: not YAML: {problem}") from None
+            if not isinstance(exc, yaml.constructor.ConstructorError):
+                problem = f"not YAML: {problem}"
+            raise TemplateFileError(f"{source}{line}: {problem}") from None
         finally:
             loader.dispose()
         places = dict(_places(node, "")) if node is not None else {}
     file = TemplateFile(source, data, places)
     check_shape(file)
     return file
+
+
+def _once_each(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose every key is given once (JSON would keep the last silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key '{key}' is given twice in one object")
+        out[key] = value
+    return out
 
 
 def _json_places(text: str) -> dict[str, Place]:
@@ -253,6 +297,8 @@ def check_shape(file: TemplateFile) -> None:
         if key not in data:
             fail("", f"'{key}' is missing")
     _expect(file, "slug", data["slug"], str, "a string")
+    if not is_slug(data["slug"]):
+        fail("slug", f"'{data['slug'][:120]}' is not a slug: up to {SLUG_MAX_LENGTH} {SLUG_RULE}")
     for key in ("name", "description"):
         if key in data:
             _expect(file, key, data[key], str, "a string")
@@ -260,6 +306,10 @@ def check_shape(file: TemplateFile) -> None:
         _expect(file, "aliases", data["aliases"], list, "a list of strings")
         for index, alias in enumerate(data["aliases"]):
             _expect(file, f"aliases[{index}]", alias, str, "a string")
+            if not is_alias(alias):
+                fail(f"aliases[{index}]", f"not an alias: up to {ALIAS_MAX_LENGTH} {ALIAS_RULE}")
+            if alias == data["slug"]:
+                fail(f"aliases[{index}]", "a template's alias cannot be its own slug")
     if "sample_variables" in data:
         _expect(
             file, "sample_variables", data["sample_variables"], dict, "a mapping of names to values"
@@ -288,6 +338,9 @@ def check_shape(file: TemplateFile) -> None:
     if "labels" in data:
         _expect(file, "labels", data["labels"], dict, "a mapping of label names to version numbers")
         for label, number in data["labels"].items():
+            problem = label_name_problem(label)
+            if problem is not None:
+                fail(f"labels.{label}", problem)
             if number not in numbers or isinstance(number, bool):
                 fail(
                     f"labels.{label}", f"points at version {number!r}, which the file does not hold"

@@ -22,12 +22,11 @@ from django.db import transaction
 
 from .. import services
 from ..engine.errors import BodyError, CachetError
-from ..engine.labels import label_name_problem
 from ..engine.portable import SUFFIXES, TemplateFile, TemplateFileError, file_name, versions
 from ..engine.portable import dumps as file_text
 from ..engine.portable import loads as read_file
 from ..engine.rendering import compile_body
-from ..models import Template
+from ..models import Template, alias_conflicts, slug_alias_problem
 
 IMPORTED_BY = "templates import"  # who a label move made by an import is recorded as
 
@@ -178,6 +177,7 @@ class VersionStep:
     version: dict[str, Any]
     content_hash: str
     stored: int | None
+    report: dict[str, Any] = field(default_factory=dict)  # its lint, reused when it is added
 
 
 @dataclass
@@ -201,21 +201,21 @@ class TemplatePlan:
     def added(self) -> list[VersionStep]:
         return [step for step in self.steps if step.stored is None]
 
-    @property
-    def changes(self) -> bool:
-        return bool(
-            self.template is None or self.fields or self.aliases or self.added or self.labels
-        )
+    def changes(self, *, labels: bool) -> bool:
+        """Whether importing writes anything (label moves only count when they are made)."""
+        moves = labels and self.labels
+        return bool(self.template is None or self.fields or self.aliases or self.added or moves)
 
     def lines(self, *, labels: bool) -> list[str]:
         """The plan as text, one line per change (labels as moved, or as left)."""
         source = self.file.source
         if self.errors:
             return [f"{source}: {self.slug}: not imported", *(f"  {e}" for e in self.errors)]
-        head = "create template" if self.template is None else "update template"
-        if not self.changes:
-            return [f"{source}: {self.slug}: unchanged"]
-        out = [f"{source}: {head} {self.slug}"]
+        if not self.changes(labels=labels):
+            out = [f"{source}: {self.slug}: unchanged"]
+        else:
+            head = "create template" if self.template is None else "update template"
+            out = [f"{source}: {head} {self.slug}"]
         if self.template is not None:
             out += [f"  {name}: changed" for name in self.fields]
         out += [f"  alias {alias}: added" for alias in self.aliases]
@@ -247,9 +247,11 @@ class TemplatePlan:
         raise KeyError(file_number)
 
 
-def plan(file: TemplateFile) -> TemplatePlan:
-    """What importing ``file`` would do, read from the database; nothing is written. Every
-    body is checked and linted here, so a plan without errors imports whole."""
+def plan(file: TemplateFile, *, metadata: bool = True) -> TemplatePlan:
+    """What importing ``file`` (a checked template file) would do, read from the database;
+    nothing is written. Every body is checked and linted, and every alias and the slug
+    against the other templates, so a plan without errors imports whole. Without
+    ``metadata`` a stored template keeps its name, description and sample variables."""
     data = file.data
     template = Template.objects.filter(slug=data["slug"]).first()
     result = TemplatePlan(file, template)
@@ -261,40 +263,60 @@ def plan(file: TemplateFile) -> TemplatePlan:
     if template is None:
         result.fields = wanted
         result.aliases = list(data.get("aliases", []))
+        problem = slug_alias_problem(data["slug"])
+        if problem is not None:
+            result.errors.append(f"{file.where('slug')}: slug: {problem}")
     else:
-        result.fields = {
-            key: value
-            for key, value in wanted.items()
-            if key in data and getattr(template, key) != value
-        }
+        if metadata:
+            result.fields = {
+                key: value
+                for key, value in wanted.items()
+                if key in data and getattr(template, key) != value
+            }
         have = set(template.aliases.values_list("alias", flat=True))
         result.aliases = [alias for alias in data.get("aliases", []) if alias not in have]
         if "aliases" in data:
             result.kept_aliases = sorted(have - set(data["aliases"]))
-    samples = wanted["sample_variables"]
-    hashes = []
+    conflicts = alias_conflicts(result.aliases, template_id=template.pk if template else None)
+    for index, alias in enumerate(data.get("aliases", [])):
+        if alias in conflicts:
+            result.errors.append(
+                f"{file.where(f'aliases[{index}]')}: aliases[{index}]: {conflicts[alias]}"
+            )
+    samples = result.fields.get("sample_variables", template and template.sample_variables)
+    steps = []
     for index, (number, version) in enumerate(versions(file)):
         try:
             compiled = compile_body(version["body"])
-            report = services.body_lint(body=version["body"], sample_variables=samples)
+            report = services.body_lint(body=version["body"], sample_variables=samples or {})
         except BodyError as exc:
             result.errors += [_placed(file, index, issue) for issue in exc.details]
             continue
         result.errors += [_placed(file, index, issue) for issue in report["errors"]]
-        hashes.append((number, version, compiled.content_hash))
+        steps.append(VersionStep(number, version, compiled.content_hash, None, report))
     if result.errors:
         return result
-    result.steps = _match(template, hashes)
+    result.steps = _match(template, steps)
     current = _label_numbers(template) if template is not None else {}
     for name, file_number in data.get("labels", {}).items():
-        problem = label_name_problem(name)
-        if problem is not None:
-            result.errors.append(f"{file.where(f'labels.{name}')}: labels.{name}: {problem}")
-            continue
         before = current.get(name)
         if before is None or before != result.target(file_number):
             result.labels.append((name, before, file_number))
     return result
+
+
+def plan_all(files: list[TemplateFile], *, metadata: bool = True) -> list[TemplatePlan]:
+    """The plans of ``files``; a file whose slug an earlier one has is an error (two files
+    would write the same template)."""
+    plans, seen = [], {}
+    for file in files:
+        result = plan(file, metadata=metadata)
+        slug = file.data["slug"]
+        if slug in seen:
+            result.errors.insert(0, f"{file.where('slug')}: slug: {seen[slug]} holds {slug} too")
+        seen.setdefault(slug, file.source)
+        plans.append(result)
+    return plans
 
 
 def _placed(file: TemplateFile, index: int, issue: dict[str, Any]) -> str:
@@ -302,16 +324,11 @@ def _placed(file: TemplateFile, index: int, issue: dict[str, Any]) -> str:
     return f"{where}: {full}: {issue['message']}"
 
 
-def _match(
-    template: Template | None, hashes: list[tuple[int, dict[str, Any], str]]
-) -> list[VersionStep]:
+def _match(template: Template | None, steps: list[VersionStep]) -> list[VersionStep]:
     """Which stored version each of the file's versions is (see the module's docstring)."""
-    stored = (
-        dict(template.versions.values_list("number", "content_hash"))
-        if template is not None
-        else {}
-    )
-    steps = [VersionStep(number, version, digest, None) for number, version, digest in hashes]
+    stored = {}
+    if template is not None:
+        stored = dict(template.versions.values_list("number", "content_hash"))
     taken: set[int] = set()
     for step in steps:  # the same number and the same body first
         if stored.get(step.file_number) == step.content_hash:
@@ -330,35 +347,37 @@ def _match(
 @transaction.atomic
 def apply(result: TemplatePlan, *, labels: bool, author: str = "") -> Template:
     """Write ``result`` (a plan without errors) in one transaction: the template and its
-    metadata, aliases, the versions to add, and with ``labels`` the label moves."""
+    metadata, aliases, the versions to add (with the plan's lint: nothing is linted twice,
+    nor while a row is locked), and with ``labels`` the label moves, to the versions as
+    they were stored."""
     assert not result.errors, "a plan with errors is not applied"
-    targets = {name: result.target(number) for name, _, number in result.labels}
     template = result.template
-    if template is not None:
-        count = Template.objects.select_for_update().values_list("version_count", flat=True)
-        if count.get(pk=template.pk) != template.version_count:
-            raise CachetError(f"{result.slug} changed while it was being imported: run it again")
     if template is None:
         template = services.template_create(
             slug=result.slug, aliases=result.aliases or None, **result.fields
         )
     else:
-        fields = dict(result.fields)
-        if fields:
-            services.template_update(template=template, **fields)
+        if result.fields:
+            services.template_update(template=template, **result.fields)
         if result.aliases:
             have = list(template.aliases.values_list("alias", flat=True))
             services.template_aliases_set(template=template, aliases=[*have, *result.aliases])
+    numbers = {step.file_number: step.stored for step in result.steps}
     for step in result.added:
-        services.version_create(
+        stored = services.version_create(
             template=template,
             body=step.version["body"],
             message=step.version.get("message", ""),
             author=step.version.get("author") or author,
+            report=step.report,
         )
+        numbers[step.file_number] = stored.number
     if labels:
-        for name, number in targets.items():
+        for name, _, file_number in result.labels:
             services.label_move(
-                template=template, label=name, version=number, moved_by=author or IMPORTED_BY
+                template=template,
+                label=name,
+                version=numbers[file_number],
+                moved_by=author or IMPORTED_BY,
             )
     return template

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from templates_app.models import Template, Version
+from templates_app.models import LabelMove, Template, Version
 
 pytestmark = pytest.mark.django_db
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "importers"
@@ -52,9 +52,10 @@ def test_every_fixture_imports_renders_and_sends_and_imports_once(source, api, f
             )
             assert response.status_code == 200, (template.slug, response.json())
             assert response.json()["output"]["text"]
+    versions, moves = Version.objects.count(), LabelMove.objects.count()
     again = run("import", "--from", source, str(folder), "--labels")
     assert f"0 template(s) created, 0 updated, {len(templates)} unchanged" in again
-    assert Version.objects.count() == sum(t.versions.count() for t in templates)
+    assert (Version.objects.count(), LabelMove.objects.count()) == (versions, moves)
 
 
 def long_langfuse_prompt(tmp_path: Path) -> Path:
@@ -109,6 +110,12 @@ def test_a_checkpoint_is_proposed_in_the_dry_run_and_added_only_when_asked(
 def test_checkpoints_go_with_from_only(tmp_path):
     with pytest.raises(CommandError, match="--checkpoints goes with --from"):
         run("import", str(tmp_path), "--checkpoints")
+
+
+def test_a_source_file_that_is_not_utf8_is_an_error_naming_it(tmp_path):
+    (tmp_path / "latin1.json").write_bytes('{"name": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(CommandError, match=r"latin1\.json: not UTF-8 text"):
+        run("import", "--from", "langfuse", str(tmp_path))
 
 
 def test_a_source_folder_without_its_files_is_an_error(tmp_path):

@@ -276,3 +276,86 @@ def test_the_readmes_example_file_imports(tmp_path):
     )
     assert version.body_data["messages"][0]["content"][1]["cache_control"]["ttl"] == "1h"
     assert Label.objects.get(name="production").version == version
+
+
+def a_file(slug: str = "t", **fields) -> str:
+    """A small template file's text, with the body as JSON (a YAML flow mapping)."""
+    lines = [f"slug: {slug}"]
+    lines += [f"{key}: {json.dumps(value)}" for key, value in fields.items()]
+    lines += ["versions:", f"  - body: {json.dumps(make_body())}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_a_slug_that_is_not_one_is_refused_by_lint_and_import(tmp_path):
+    (tmp_path / "t.yaml").write_text(a_file("../escaped"))
+    out, _ = fails("lint", str(tmp_path))
+    assert "t.yaml:1: slug: '../escaped' is not a slug: up to 100 lowercase letters" in out
+    out, _ = fails("import", str(tmp_path))
+    assert "t.yaml:1: slug: '../escaped' is not a slug" in out
+    assert not Template.objects.exists()
+
+
+def test_a_file_that_lint_passes_but_the_database_refuses_fails_in_the_dry_run_too(tmp_path):
+    make_template(slug="document-qa")
+    (tmp_path / "t.yaml").write_text(a_file(aliases=["document-qa"]))
+    out, error = fails("import", str(tmp_path), "--dry-run")
+    assert "t.yaml:2: aliases[0]: " in out and "document-qa" in out
+    assert "1 file(s) not imported" in error
+    (tmp_path / "t.yaml").write_text(a_file("doc-alias"))
+    services.template_aliases_set(template=Template.objects.get(), aliases=["doc-alias"])
+    out, _ = fails("import", str(tmp_path), "--dry-run")
+    assert "t.yaml:1: slug: slug 'doc-alias' is already an alias of template 'document-qa'" in out
+
+
+def test_two_files_of_one_template_are_an_error_and_only_the_first_goes_in(stored, tmp_path):
+    run("export", str(tmp_path), "--slug", "support-agent")
+    run("export", str(tmp_path), "--slug", "support-agent", "--format", "json")
+    Template.objects.filter(slug="support-agent").update(name="Renamed")
+    out, error = fails("import", str(tmp_path))
+    assert (
+        "support-agent.yaml:1: slug: " in out
+        and "support-agent.json holds support-agent too" in out
+    )
+    assert "support-agent.json: update template support-agent" in out
+    # Counted once it is written, never before.
+    assert "0 template(s) created, 1 updated" in error and "1 file(s) not imported" in error
+
+
+def test_without_labels_an_unchanged_file_is_unchanged_each_time(stored, tmp_path):
+    run("export", str(tmp_path), "--slug", "document-qa")
+    services.label_move(
+        template=Template.objects.get(slug="document-qa"), label="staging", version=1
+    )
+    for _ in range(2):
+        out = run("import", str(tmp_path))
+        assert out.splitlines()[0].endswith("document-qa: unchanged")
+        assert "label staging: v1 → v2 not moved (--labels moves it)" in out
+        assert out.rstrip().endswith("0 updated, 1 unchanged; 0 version(s) added; 0 label(s) moved")
+
+
+def test_lint_refuses_a_label_the_file_cannot_have(tmp_path):
+    (tmp_path / "t.yaml").write_text(a_file() + "labels:\n  latest: 1\n")
+    out, error = fails("lint", str(tmp_path))
+    assert "t.yaml:5: labels.latest: 'latest' always means the newest version" in out
+    assert error == "1 file(s): 1 error(s), 0 warning(s)"
+
+
+def test_a_json_files_error_on_a_later_line_of_a_text_names_that_texts_line(tmp_path):
+    body = make_body()
+    body["messages"][1]["content"] = "First line.\nSecond {{ question }\nThird."
+    data = {"slug": "t", "versions": [{"body": body}]}
+    (tmp_path / "t.json").write_text(json.dumps(data, indent=2))
+    out, _ = fails("lint", str(tmp_path))
+    line = next(
+        n
+        for n, text in enumerate((tmp_path / "t.json").read_text().splitlines(), 1)
+        if "Second" in text
+    )
+    assert f"t.json:{line}: error syntax_error at v1 messages[1].content:" in out
+
+
+def test_load_demo_keeps_what_was_edited_since(stored):
+    template = Template.objects.get(slug="document-qa")
+    services.template_update(template=template, description="Ours now.")
+    call_command("load_demo", stdout=io.StringIO())
+    assert Template.objects.get(slug="document-qa").description == "Ours now."

@@ -346,7 +346,8 @@ class _Emitter:
             if "value" not in self.result.uses.get(root, set()):
                 self.note(
                     f"{raw} is translated as a condition ({{% if %}}); {self.engine} repeats "
-                    f"it once per item when {name} is a list"
+                    f"it once per item when {name} is a list, and reads the names inside on "
+                    f"{name} itself when it is an object (here they are read at the top level)"
                 )
         if self.escaped:
             self.note(

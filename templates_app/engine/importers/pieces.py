@@ -26,7 +26,7 @@ from typing import Any
 from gateway.catalog import get_profile
 from gateway.errors import GatewayError
 from gateway.registry import provider_names
-from gateway.types import TTLS
+from gateway.types import DEFAULT_TTL, TTLS
 
 from ..body import TOOL_NAME_RE, check_params
 from ..errors import BodyError
@@ -269,7 +269,10 @@ def cache_marker(raw: Any, *, source: str, notes: list[str]) -> dict[str, Any] |
     if ttl in TTLS:
         marker["ttl"] = ttl
     elif ttl is not None:
-        notes.append(f"{source}: cache_control ttl {ttl!r} is not one of {', '.join(TTLS)}: 5m")
+        notes.append(
+            f"{source}: cache_control ttl {ttl!r} is not one of {', '.join(TTLS)}: "
+            f"the default ({DEFAULT_TTL})"
+        )
     return marker
 
 

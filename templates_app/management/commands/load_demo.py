@@ -1,7 +1,8 @@
 """``python manage.py load_demo``: load the demo templates in fixtures/demo/ (idempotent).
 
 The demo files are template files (``engine/portable.py``), imported as
-``templates import fixtures/demo --labels`` would: what is stored already is left alone.
+``templates import fixtures/demo --labels`` would, except that a demo template already stored
+keeps its name, description and sample variables: what was edited since is left alone.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, dir: Path, **options: Any) -> None:
         try:
             for path in porting.template_files(dir):
-                result = porting.plan(porting.load(path))
+                result = porting.plan(porting.load(path), metadata=False)
                 if result.errors:
                     raise CommandError("\n".join(result.errors))
                 template = porting.apply(result, labels=True, author=DEMO_AUTHOR)

@@ -120,26 +120,26 @@ class Command(BaseCommand):
         if checkpoints and source is None:
             raise CommandError("--checkpoints goes with --from: template files say their own")
         files, failed = self._files(path, source, checkpoints)
-        plans = [porting.plan(file) for file in files]
         counts = {"created": 0, "updated": 0, "unchanged": 0, "versions": 0, "labels": 0}
-        for result in plans:
+        for result in porting.plan_all(files):
             for line in result.lines(labels=labels):
                 self.stdout.write(line)
             if result.errors:
                 failed += 1
                 continue
-            if not result.changes:
+            if not result.changes(labels=labels):
                 counts["unchanged"] += 1
                 continue
-            counts["created" if result.template is None else "updated"] += 1
-            counts["versions"] += len(result.added)
-            counts["labels"] += len(result.labels) if labels else 0
             if not dry_run:
                 try:
                     porting.apply(result, labels=labels, author=author)
                 except CachetError as exc:
                     self.stdout.write(f"  {result.file.source}: not imported: {exc.message}")
                     failed += 1
+                    continue
+            counts["created" if result.template is None else "updated"] += 1
+            counts["versions"] += len(result.added)
+            counts["labels"] += len(result.labels) if labels else 0
         summary = (
             f"{counts['created']} template(s) created, {counts['updated']} updated, "
             f"{counts['unchanged']} unchanged; {counts['versions']} version(s) added; "
@@ -195,7 +195,10 @@ def _translate(source: str, path: Path) -> Imported:
         raise CommandError(f"{path}: no such file or directory")
     documents: list[tuple[str, Any]] = []
     for item in paths:
-        text = item.read_text(encoding="utf-8")
+        try:
+            text = item.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise CommandError(f"{item}: not UTF-8 text ({exc.reason})") from None
         if suffixes == (".json",):
             try:
                 documents.append((str(item), json.loads(text)))

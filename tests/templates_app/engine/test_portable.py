@@ -107,6 +107,58 @@ def test_prompt_text_is_a_readable_block_and_keys_come_in_the_file_order():
     assert "\\n" not in written.split("labels:")[0].split("text: |-")[1].split("- type")[0]
 
 
+def test_only_json_spellings_are_numbers_booleans_and_null():
+    text = """slug: t
+versions:
+  - body:
+      values: [10:30, 1_000, 0x1F, .inf, .nan, yes, True, 007, +1, 1e3, -0.5, 12, null, ~]
+"""
+    values = loads(text, source="t.yaml").data["versions"][0]["body"]["values"]
+    assert values == [
+        *("10:30", "1_000", "0x1F", ".inf", ".nan", "yes", "True", "007", "+1"),
+        *(1000.0, -0.5, 12, None, None),
+    ]
+    # What reads as a number is written quoted when it is a string, and back it comes.
+    strings = ["1e3", "12", "-0.5", "true", "null", "~", "", "10:30"]
+    file = a_file({"model": "sim/claude-sonnet-4-5", "values": strings})
+    assert loads(dumps(file), source="t.yaml").data["versions"][0]["body"]["values"] == strings
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "slug: t\nslug: u\nversions: []\n",
+            "t.yaml:2: key 'slug' is given twice (first on line 1)",
+        ),
+        ("slug: t\nversions: [{body: {}}]\nlabels: {1: 1}\n", "t.yaml:3: key 1 is not a string"),
+    ],
+)
+def test_a_key_twice_or_a_key_that_is_no_string_is_an_error(text, expected):
+    with pytest.raises(TemplateFileError) as raised:
+        loads(text, source="t.yaml")
+    assert raised.value.message.startswith(expected), raised.value.message
+
+
+def test_a_json_key_twice_is_an_error():
+    with pytest.raises(TemplateFileError, match="t.json: key 'slug' is given twice"):
+        loads('{"slug": "t", "slug": "u", "versions": []}', source="t.json")
+
+
+def test_slugs_aliases_and_labels_are_checked_with_their_line():
+    base = "slug: t\nversions: [{body: {}}]\n"
+    cases = {
+        "slug: ../x\nversions: [{body: {}}]\n": "t.yaml:1: slug: '../x' is not a slug",
+        base + "aliases: [t]\n": "t.yaml:3: aliases[0]: a template's alias cannot be its own slug",
+        base + "aliases: [a b]\n": "t.yaml:3: aliases[0]: not an alias",
+        base + "labels: {Prod: 1}\n": "t.yaml:3: labels.Prod: ",
+    }
+    for text, expected in cases.items():
+        with pytest.raises(TemplateFileError) as raised:
+            loads(text, source="t.yaml")
+        assert raised.value.message.startswith(expected), raised.value.message
+
+
 def test_yaml_is_read_as_json_data_no_yes_booleans_or_dates():
     text = """slug: t
 versions:

@@ -367,7 +367,8 @@ def test_a_section_taken_for_a_condition_is_noted_unless_its_value_is_printed() 
     _, _, notes = to_jinja("{{#items}}x{{/items}}", dialect="mustache")
     assert notes == [
         "{{#items}} is translated as a condition ({% if %}); Mustache repeats it once per item "
-        "when items is a list"
+        "when items is a list, and reads the names inside on items itself when it is an object "
+        "(here they are read at the top level)"
     ]
     assert to_jinja("{{#c}}{{{c}}}{{/c}}", dialect="mustache")[2] == []
 

@@ -150,8 +150,9 @@ def test_mustache_sections_render_as_mustache_would(imported) -> None:
     }
     assert (
         "portkey/order-status.json: Order status: messages[1]: {{#is_premium}} is translated as "
-        "a condition ({% if %}); Mustache repeats it once per item when is_premium is a list"
-        in imported.notes
+        "a condition ({% if %}); Mustache repeats it once per item when is_premium is a list, "
+        "and reads the names inside on is_premium itself when it is an object (here they are "
+        "read at the top level)" in imported.notes
     )
 
 
