@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The whole suite: lint, then pytest on SQLite, then again on PostgreSQL when it
-# answers (CACHET_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test),
-# every test but those of the Django-free packages (gateway/, engine/), which ran above.
-# Extra arguments go to pytest.
+# The whole suite: lint, then pytest on SQLite and, at the same time, on PostgreSQL when it
+# answers (CACHET_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test): every
+# test but those of the Django-free packages (gateway/, engine/), which run on SQLite only.
+# Extra arguments go to both runs. Exits non-zero when either fails.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
@@ -32,19 +32,32 @@ run_pytest() {
   return "$status"
 }
 
-DATABASE_URL= run_pytest SQLite -q "$@" || exit 1
-
 pg_url=${CACHET_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
-if .venv/bin/python - "$pg_url" <<'PY' 2>/dev/null
+if ! .venv/bin/python - "$pg_url" <<'PY' 2>/dev/null
 import sys
 import psycopg
 psycopg.connect(sys.argv[1].replace("postgres://", "postgresql://", 1), connect_timeout=3).close()
 PY
 then
-  # The tests of gateway/ and engine/ (code that imports no Django, tests that may not use a
-  # database: tests/conftest.py refuses one) answer the same on any database: run once, above.
-  DATABASE_URL=$pg_url run_pytest PostgreSQL -q \
-    --ignore=tests/gateway --ignore=tests/templates_app/engine "$@" || exit 1
-else
+  DATABASE_URL= run_pytest SQLite -q "$@" || exit 1
   echo "== PostgreSQL does not answer at $pg_url: skipped (SQLite run passed)"
+  exit 0
 fi
+
+# Both databases at once: the two runs share nothing but the machine. Each has its own
+# database, Redis databases (CACHET_TEST_REDIS_OFFSET), screenshot folder and temporary
+# folder; ports are free ones. The PostgreSQL run leaves out the tests of gateway/ and
+# engine/ (code that imports no Django, tests that may not use a database: tests/conftest.py
+# refuses one): they answer the same on any database, and run once, on SQLite.
+mkdir -p artifacts
+pg_log=artifacts/tests-postgresql.log
+( DATABASE_URL=$pg_url CACHET_TEST_REDIS_OFFSET=1 run_pytest PostgreSQL -q \
+    --ignore=tests/gateway --ignore=tests/templates_app/engine "$@" ) >"$pg_log" 2>&1 &
+pg_pid=$!
+DATABASE_URL= run_pytest SQLite -q "$@"
+sqlite_status=$?
+wait "$pg_pid"
+pg_status=$?
+cat "$pg_log"
+echo "== SQLite: exit $sqlite_status; PostgreSQL: exit $pg_status (its output: $pg_log)"
+[ "$sqlite_status" -eq 0 ] && [ "$pg_status" -eq 0 ]

@@ -41,6 +41,7 @@ from tests.fakes import anthropic as fake_anthropic
 from tests.fakes import bedrock as fake_bedrock
 from tests.fakes import openai as fake_openai
 from tests.fakes.server import FakeServer, Reply
+from tests.redis_dbs import CACHE_DB, redis_url
 
 UPSTREAM_DELAY = 1.0
 # Seconds a callback may sleep. A wait on an upstream takes UPSTREAM_DELAY; the loop's
@@ -107,7 +108,7 @@ def production_path(settings, monkeypatch):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/9",
+            "LOCATION": redis_url(CACHE_DB),
         }
     }
     for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK"):

@@ -146,11 +146,25 @@ def test_ten_thousand_sends_with_upstream_faults_are_all_answered_and_recorded(t
     assert "client_disconnected" not in rows
 
 
+async def all_upstream(client: httpx.AsyncClient, port: int, count: int) -> None:
+    """Wait until the stub on ``port`` has received ``count`` requests (at most a minute)."""
+    deadline = time.monotonic() + 60
+    while True:
+        received = await client.get(f"http://127.0.0.1:{port}/_stub/received")
+        if received.json()["requests"] >= count:
+            return
+        assert time.monotonic() < deadline, f"the stub received {received.json()['requests']}"
+        await asyncio.sleep(0.05)
+
+
 def test_sigterm_lets_in_flight_sends_finish_and_writes_every_row(tmp_path):
     url = database_url(tmp_path, f"cachet_drain_{os.getpid()}")
     fresh_database(url)
     in_flight = 40
-    upstream, port = stub(1500)
+    # The stub counts what it receives (STUB_RECORD), so the SIGTERM goes only once every
+    # send is in flight upstream: a signal sent after a fixed sleep could beat a send a busy
+    # machine had not yet handed to a worker, and that send would find the door closed.
+    upstream, port = stub(3000, STUB_RECORD="1")
     try:
         with upstream:
             cachet = Cachet(url, port, workers=2)
@@ -170,7 +184,7 @@ def test_sigterm_lets_in_flight_sends_finish_and_writes_every_row(tmp_path):
                             )
                             for _ in range(in_flight)
                         ]
-                        await asyncio.sleep(0.8)  # all in flight, none answered yet
+                        await all_upstream(client, port, in_flight)
                         os.killpg(server.pid, signal.SIGTERM)
                         return await asyncio.gather(*calls)
 

@@ -28,6 +28,7 @@ from django.db import connection
 
 from templates_app.models import CACHE_BOUND_SECONDS
 from tests.factories import DOCUMENT, make_body
+from tests.redis_dbs import WORKERS_DB, redis_url
 from tests.test_readme import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -181,7 +182,7 @@ def test_a_label_move_and_a_revocation_reach_the_other_worker_within_the_bound(d
         assert sent(b, key) == refused
 
 
-REDIS = "redis://127.0.0.1:6379/14"  # a database of its own, emptied before and after
+REDIS = redis_url(WORKERS_DB)  # a database of its own, emptied before and after
 LEADER_LATENCY = 3.0  # the simulated time to first byte: the other sends come meanwhile
 
 

@@ -132,15 +132,20 @@ def login(author: Any) -> Callable[[Page], Page]:
 
 @pytest.fixture
 def shot(request: pytest.FixtureRequest) -> Callable[[Page, str], Path]:
-    """``shot(page, name)``: full-page screenshot to artifacts/screenshots/<test>-<NN-name>.png."""
+    """``shot(page, name)``: full-page screenshot to artifacts/screenshots/<test>-<NN-name>.png
+    (artifacts/screenshots/postgresql/ on PostgreSQL)."""
+    from django.db import connection
+
     test = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
     steps = iter(range(1, 1000))
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob(f"{test}-*.png"):
-        old.unlink()
+    # The PostgreSQL run (at the same time as the SQLite one) keeps its own in a subfolder.
+    folder = SCREENSHOTS if connection.vendor == "sqlite" else SCREENSHOTS / connection.vendor
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob(f"{test}-*.png"):
+        old.unlink(missing_ok=True)
 
     def take(page: Page, name: str) -> Path:
-        path = SCREENSHOTS / f"{test}-{next(steps):02d}-{name}.png"
+        path = folder / f"{test}-{next(steps):02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from templates_app.sending import clients
+from tests.redis_dbs import CACHE_DB, redis_url
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ def test_the_simulator_store_is_blocking_unless_it_is_process_memory(settings):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/9",
+            "LOCATION": redis_url(CACHE_DB),
         }
     }
     assert clients.DjangoCacheStore().blocking
