@@ -178,6 +178,12 @@ for _tag, _pattern, _first in _JSON_SCALARS:
     _Dumper.add_implicit_resolver(_tag, re.compile(_pattern), _first)
 
 
+def yaml_data(text: str) -> Any:
+    """YAML text read as JSON data, by the rules of template files (JSON's spellings of
+    numbers, booleans and null; string keys, each once). Raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_Loader)  # a SafeLoader: plain data only
+
+
 @dataclass(frozen=True)
 class Place:
     """Where a value starts in its file: 1-based ``line``; ``block`` when it is a block

@@ -124,3 +124,11 @@ def test_a_source_folder_without_its_files_is_an_error(tmp_path):
     (tmp_path / "bad.json").write_text("{\n  nope\n}")
     with pytest.raises(CommandError, match=r"bad\.json:2: not JSON"):
         run("import", "--from", "langfuse", str(tmp_path))
+
+
+def test_the_plan_names_the_file_each_template_came_from():
+    out = run("import", "--from", "langfuse", str(FIXTURES / "langfuse"), "--dry-run")
+    release = FIXTURES / "langfuse" / "release-notes.json"
+    assert f"{release} (langfuse: release-notes): create template release-notes" in out
+    export = FIXTURES / "langfuse" / "export.json"
+    assert f"{export}[" in out.split("create template ticket-classifier")[0].splitlines()[-1]

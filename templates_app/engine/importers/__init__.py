@@ -42,6 +42,8 @@ class Imported:
 
     templates: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Where each template came from, by slug: the document and item, for its errors.
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def slug_of(name: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from ..portable import yaml_data
 from ..validation import Checker
 from ..variables import parse_variables
 from . import Imported, mustache, slug_of
@@ -48,20 +49,6 @@ ROLES = {"system": "system", "user": "user", "model": "assistant", "assistant": 
 # Front matter keys read here, or carried in no other way.
 READ_KEYS = ("name", "variant", "version", "description", "model", "config", "input")
 SCALARS = ("string", "number", "integer", "boolean")
-_BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-
-
-class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader reading YAML as dotprompt's parser does (YAML 1.2): a date stays
-    a string, and only true and false are booleans (``yes`` is a word)."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, regex) for tag, regex in resolvers if tag not in (_BOOL, _TIMESTAMP)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), "tTfF")
 
 
 def translate(documents: list[tuple[str, str]]) -> Imported:
@@ -75,6 +62,7 @@ def translate(documents: list[tuple[str, str]]) -> Imported:
                 template["slug"], taken, source=source, notes=result.notes
             )
             result.templates.append(template)
+            result.sources[template["slug"]] = source
     return result
 
 
@@ -111,7 +99,7 @@ def _template(source: str, text: str, notes: list[str]) -> dict[str, Any] | None
     meta: Any = {}
     if yaml_text is not None:
         try:
-            meta = yaml.load(yaml_text, Loader=_Loader) or {}  # a SafeLoader: plain data only
+            meta = yaml_data(yaml_text) or {}  # as template files read YAML: JSON data
         except yaml.YAMLError as exc:
             notes.append(f"{source}: the front matter is not YAML ({exc}): not imported")
             return None

@@ -82,6 +82,9 @@ def translate(documents: list[tuple[str, Any]]) -> Imported:
         template = _template(name, versions, imported.notes, taken)
         if template is not None:
             imported.templates.append(template)
+            imported.sources[template["slug"]] = ", ".join(
+                dict.fromkeys(where for where, _ in versions.values())
+            )
     return imported
 
 

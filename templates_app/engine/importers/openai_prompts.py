@@ -93,6 +93,7 @@ def translate(documents: list[tuple[str, Any]]) -> Imported:
         template = _template(prompt_id, prompt, imported.notes, taken)
         if template is not None:
             imported.templates.append(template)
+            imported.sources[template["slug"]] = prompt["source"]
     return imported
 
 

@@ -83,6 +83,7 @@ def translate(documents: list[tuple[str, Any]]) -> Imported:
                 template["slug"], taken, source=versions[0].source, notes=result.notes
             )
             result.templates.append(template)
+            result.sources[template["slug"]] = ", ".join(dict.fromkeys(v.source for v in versions))
     return result
 
 

@@ -146,7 +146,7 @@ class Command(BaseCommand):
             f"{counts['labels']} label(s) moved"
         )
         if dry_run:
-            planned = summary.replace(' moved', ' to move')
+            planned = summary.replace(" moved", " to move")
             summary = f"dry run, nothing written: would have {planned}"
         if failed:
             raise CommandError(f"{summary}; {failed} file(s) not imported (see above)")
@@ -170,7 +170,8 @@ class Command(BaseCommand):
             self.stdout.write(f"note: {note}")
         files, failed = [], 0
         for data in imported.templates:
-            file = TemplateFile(f"{path} ({source}: {data.get('slug')})", data)
+            origin = imported.sources.get(data.get("slug"), str(path))
+            file = TemplateFile(f"{origin} ({source}: {data.get('slug')})", data)
             _propose(file, apply_checkpoints, self.stdout.write)
             try:
                 check_shape(file)
