@@ -220,14 +220,12 @@ class TemplatePlan:
             out += [f"  {name}: changed" for name in self.fields]
         out += [f"  alias {alias}: added" for alias in self.aliases]
         out += [f"  alias {alias}: not in the file, kept" for alias in self.kept_aliases]
-        next_number = self.template.version_count + 1 if self.template is not None else 1
         for step in self.added:
             message = step.version.get("message") or ""
             out.append(
-                f"  + v{next_number} (v{step.file_number} in the file, {step.content_hash[:19]}…)"
-                + (f" {message!r}" if message else "")
+                f"  + v{self.target(step.file_number)} (v{step.file_number} in the file, "
+                f"{step.content_hash[:19]}…)" + (f" {message!r}" if message else "")
             )
-            next_number += 1
         verb = "moved" if labels else "not moved (--labels moves it)"
         for name, before, file_number in self.labels:
             origin = f"v{before}" if before is not None else "(new)"

@@ -92,7 +92,7 @@ class Command(BaseCommand):
             try:
                 findings = porting.file_lint(porting.load(file_path))
             except TemplateFileError as exc:
-                self.stdout.write(f"{exc.message}")
+                self.stdout.write(exc.message)
                 errors += 1
                 continue
             for finding in findings:
